@@ -1,0 +1,69 @@
+// HookPoint: an identity module with a name, where hooks observe or replace an activation.
+//
+//   model->add_hook("blocks.0.attn.hook_pattern",
+//                   [](const torch::Tensor& pattern, const tlens::HookPoint& hook)
+//                       -> std::optional<torch::Tensor> {
+//                     std::cout << hook.name << " " << pattern.sizes() << "\n";
+//                     return std::nullopt;            // observe; return a tensor to replace
+//                   });
+//
+// As in TransformerLens, a HookPoint's forward is the identity; each hook receives the activation
+// and the HookPoint (so `hook.name` and `hook.layer()` are at hand) and may return a replacement,
+// which the next hook and the rest of the forward then see.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <torch/nn/module.h>
+#include <torch/types.h>
+
+namespace tlens {
+
+class HookPoint;
+
+using HookFn =
+    std::function<std::optional<torch::Tensor>(const torch::Tensor& activation, const HookPoint& hook)>;
+
+class HookPoint : public torch::nn::Module {
+ public:
+  // `required_flag` names the config flag without which this hook point never fires
+  // (e.g. "use_attn_result" for attn.hook_result); empty when it always fires.
+  explicit HookPoint(std::string required_flag = "");
+
+  // Identity, unless hooks are attached: then each runs in order, a returned tensor replacing x.
+  torch::Tensor forward(const torch::Tensor& x) const {
+    if (hooks_.empty()) return x;
+    return run_hooks(x);
+  }
+  bool has_hooks() const { return !hooks_.empty(); }
+
+  // Returns an id that remove_hook() takes. `prepend` puts the hook before the existing ones.
+  uint64_t add_hook(HookFn fn, bool is_permanent = false, bool prepend = false);
+  void remove_hook(uint64_t id);
+  void remove_hooks(bool including_permanent = false);
+  size_t num_hooks(bool including_permanent = true) const;
+
+  // The layer parsed from "blocks.L...."; nullopt for hook_embed, ln_final, ...
+  std::optional<int64_t> layer() const;
+
+  void pretty_print(std::ostream& stream) const override { stream << "HookPoint()"; }
+
+  std::string name;           // full TransformerLens name, set by HookedRootModule::setup()
+  std::string required_flag;  // see constructor
+
+ private:
+  torch::Tensor run_hooks(const torch::Tensor& x) const;
+
+  struct Entry {
+    uint64_t id;
+    HookFn fn;
+    bool is_permanent;
+  };
+  std::vector<Entry> hooks_;
+};
+
+}  // namespace tlens

@@ -1,0 +1,231 @@
+// HookedTransformer: GPT-2 with every TransformerLens hook, on libtorch.
+//
+//   auto model = tlens::HookedTransformer::from_pretrained("gpt2-small");
+//   std::cout << *model;                                    // the module tree with its HookPoints
+//   std::cout << model->cfg;                                // the config, as TransformerLens prints it
+//   auto tokens = model->to_tokens("Hullo, my name is");    // [1, 8], BOS first
+//   auto logits = model->forward(tokens);                   // [1, 8, d_vocab]
+//   auto loss = model->forward(tokens, tlens::ForwardOptions().return_type(tlens::ReturnType::loss)).loss;
+//   auto [logits2, cache] = model->run_with_cache(tokens, tlens::CacheOptions().remove_batch_dim(true));
+//   cache("pattern", 0, "attn");                            // [head_index, query_pos, key_pos]
+//   model->run_with_hooks(tokens, {{"blocks.0.attn.hook_pattern", fn}});
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <torch/arg.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/pimpl.h>
+
+#include "tlens/activation_cache.h"
+#include "tlens/components/embed.h"
+#include "tlens/components/layer_norm.h"
+#include "tlens/components/pos_embed.h"
+#include "tlens/components/transformer_block.h"
+#include "tlens/components/unembed.h"
+#include "tlens/config.h"
+#include "tlens/hook_point.h"
+#include "tlens/hooked_root_module.h"
+
+namespace tlens {
+
+class Tokenizer;
+
+enum class ReturnType { logits, loss, both, none };
+ReturnType parse_return_type(const std::string& name);  // "logits", "loss", "both", "none"
+
+// forward()'s keyword arguments, TransformerLens's names.
+struct ForwardOptions {
+  TORCH_ARG(ReturnType, return_type) = ReturnType::logits;
+  TORCH_ARG(bool, loss_per_token) = false;
+  // Python slice semantics over blocks: start inclusive, stop exclusive, negatives allowed.
+  // With start_at_layer the input is the residual [batch, pos, d_model]; pass tokens for a loss.
+  TORCH_ARG(std::optional<int64_t>, start_at_layer) = std::nullopt;
+  // With stop_at_layer the residual before that block is returned (ForwardOutput::residual).
+  TORCH_ARG(std::optional<int64_t>, stop_at_layer) = std::nullopt;
+  TORCH_ARG(std::optional<torch::Tensor>, attention_mask) = std::nullopt;  // [batch, pos]
+  TORCH_ARG(std::optional<torch::Tensor>, tokens) = std::nullopt;          // [batch, pos]
+  // For string input (and for the mask of left-padded tokens): override the model's defaults.
+  TORCH_ARG(std::optional<bool>, prepend_bos) = std::nullopt;
+  TORCH_ARG(std::optional<std::string>, padding_side) = std::nullopt;
+};
+
+struct ForwardOutput {
+  torch::Tensor logits;    // [batch, pos, d_vocab]; undefined unless asked for
+  torch::Tensor loss;      // scalar, or [batch, pos - 1] with loss_per_token
+  torch::Tensor residual;  // [batch, pos, d_model] with stop_at_layer
+};
+
+// run_with_cache()'s keyword arguments.
+struct CacheOptions {
+  TORCH_ARG(NamesFilter, names_filter) = NamesFilter();  // default: every hook point
+  TORCH_ARG(bool, remove_batch_dim) = false;
+};
+
+// from_pretrained()'s keyword arguments, TransformerLens's defaults.
+struct FromPretrainedOptions {
+  TORCH_ARG(bool, fold_ln) = true;
+  TORCH_ARG(bool, center_writing_weights) = true;
+  TORCH_ARG(bool, center_unembed) = true;
+  TORCH_ARG(bool, fold_value_biases) = true;
+  TORCH_ARG(std::optional<bool>, default_prepend_bos) = std::nullopt;
+  TORCH_ARG(std::optional<std::string>, default_padding_side) = std::nullopt;
+  TORCH_ARG(std::optional<int64_t>, first_n_layers) = std::nullopt;
+  TORCH_ARG(std::optional<int64_t>, n_ctx) = std::nullopt;
+  // Print "Loaded pretrained model X into HookedTransformer" to stderr.
+  TORCH_ARG(bool, verbose) = true;
+};
+
+// from_pretrained_no_processing's options: all four processing steps off.
+inline FromPretrainedOptions no_processing() {
+  return FromPretrainedOptions().fold_ln(false).center_writing_weights(false).center_unembed(
+      false).fold_value_biases(false);
+}
+
+using StateDict = std::map<std::string, torch::Tensor>;
+
+class HookedTransformerImpl : public HookedRootModule {
+ public:
+  explicit HookedTransformerImpl(HookedTransformerConfig cfg,
+                                 std::shared_ptr<const Tokenizer> tokenizer = nullptr);
+
+  // tokens [batch, pos] (or [pos]) -> logits [batch, pos, d_vocab].
+  torch::Tensor forward(const torch::Tensor& tokens);
+  // TransformerLens's forward with keyword arguments; see ForwardOptions.
+  ForwardOutput forward(const torch::Tensor& input, const ForwardOptions& options);
+  // Text input, tokenized with to_tokens (BOS and padding per the options / defaults).
+  torch::Tensor forward(const std::string& text);
+  ForwardOutput forward(const std::string& text, const ForwardOptions& options);
+  ForwardOutput forward(const std::vector<std::string>& texts, const ForwardOptions& options);
+
+  // `with model.hooks(fwd_hooks): model(input)`.
+  torch::Tensor run_with_hooks(const torch::Tensor& tokens, const FwdHooks& fwd_hooks);
+  ForwardOutput run_with_hooks(const torch::Tensor& input, const FwdHooks& fwd_hooks,
+                               const ForwardOptions& options);
+  // Runs forward once, caching what names_filter selects (detached, no copies), and returns the
+  // primary output (logits; the loss for return_type loss; the residual with stop_at_layer).
+  std::pair<torch::Tensor, ActivationCache> run_with_cache(
+      const torch::Tensor& input, const CacheOptions& cache_options = {},
+      const ForwardOptions& options = {});
+  std::pair<torch::Tensor, ActivationCache> run_with_cache(
+      const std::string& text, const CacheOptions& cache_options = {},
+      const ForwardOptions& options = {});
+
+  // --- Tokenization helpers (need a tokenizer) ---
+  // [1, pos] for one text; a list is padded (pad id on padding_side) to [batch, max_pos].
+  torch::Tensor to_tokens(const std::string& text, std::optional<bool> prepend_bos = std::nullopt,
+                          std::optional<std::string> padding_side = std::nullopt,
+                          bool truncate = true) const;
+  torch::Tensor to_tokens(const std::vector<std::string>& texts,
+                          std::optional<bool> prepend_bos = std::nullopt,
+                          std::optional<std::string> padding_side = std::nullopt,
+                          bool truncate = true) const;
+  std::vector<std::string> to_str_tokens(const std::string& text,
+                                         std::optional<bool> prepend_bos = std::nullopt) const;
+  std::vector<std::string> to_str_tokens(const torch::Tensor& tokens) const;  // [pos] or [1, pos]
+  std::string to_string(const torch::Tensor& tokens) const;                   // [pos] or [1, pos]
+  int64_t to_single_token(const std::string& text) const;
+  std::string to_single_str_token(int64_t token) const;
+  int64_t get_token_position(const std::string& single_token, const std::string& input,
+                             const std::string& mode = "first",
+                             std::optional<bool> prepend_bos = std::nullopt) const;
+  int64_t get_token_position(int64_t single_token, const torch::Tensor& input,
+                             const std::string& mode = "first") const;
+  const Tokenizer& tokenizer() const;  // tlens::Error if the model has none
+  bool has_tokenizer() const { return tokenizer_ != nullptr; }
+  void set_tokenizer(std::shared_ptr<const Tokenizer> tokenizer);
+  std::string default_padding_side = "right";
+
+  // The attention mask TransformerLens derives for left-padded tokens (pads are pad_token_id,
+  // except a leading BOS that equals the pad id when prepend_bos). [batch, pos], int64.
+  torch::Tensor get_attention_mask(const torch::Tensor& tokens, bool prepend_bos) const;
+  // TransformerLens's loss_fn: next-token cross-entropy.
+  torch::Tensor loss_fn(const torch::Tensor& logits, const torch::Tensor& tokens,
+                        const std::optional<torch::Tensor>& attention_mask = std::nullopt,
+                        bool per_token = false) const;
+
+  // --- Weights, stacked over layers as TransformerLens's properties ---
+  torch::Tensor W_E() const;  // [d_vocab, d_model]
+  torch::Tensor W_pos() const;  // [n_ctx, d_model]
+  torch::Tensor W_U() const;  // [d_model, d_vocab]
+  torch::Tensor b_U() const;  // [d_vocab]
+  torch::Tensor W_Q() const;  // [n_layers, n_heads, d_model, d_head]
+  torch::Tensor W_K() const;  // [n_layers, n_heads, d_model, d_head]
+  torch::Tensor W_V() const;  // [n_layers, n_heads, d_model, d_head]
+  torch::Tensor W_O() const;  // [n_layers, n_heads, d_head, d_model]
+  torch::Tensor b_Q() const;  // [n_layers, n_heads, d_head]
+  torch::Tensor b_K() const;  // [n_layers, n_heads, d_head]
+  torch::Tensor b_V() const;  // [n_layers, n_heads, d_head]
+  torch::Tensor b_O() const;  // [n_layers, d_model]
+  torch::Tensor W_in() const;   // [n_layers, d_model, d_mlp]
+  torch::Tensor b_in() const;   // [n_layers, d_mlp]
+  torch::Tensor W_out() const;  // [n_layers, d_mlp, d_model]
+  torch::Tensor b_out() const;  // [n_layers, d_model]
+  int64_t n_params_total() const;  // every parameter, as sum(p.numel())
+
+  // TransformerLens names -> tensors ("blocks.0.attn.W_Q", ...).
+  StateDict state_dict() const;
+  // Copies `state_dict` in. Every parameter must be present with its exact shape, and no extra
+  // keys may be given; the error lists missing, unexpected and mis-shaped keys.
+  void load_state_dict(const StateDict& state_dict);
+
+  // The hook flags, as TransformerLens's set_use_* methods.
+  void set_use_attn_result(bool value) { cfg.use_attn_result = value; }
+  void set_use_split_qkv_input(bool value) { cfg.use_split_qkv_input = value; }
+  void set_use_hook_mlp_in(bool value) { cfg.use_hook_mlp_in = value; }
+  // With use_split_qkv_input also set, hook_attn_in fires but Q, K and V read the split inputs,
+  // as in TransformerLens 2.x.
+  void set_use_attn_in(bool value) { cfg.use_attn_in = value; }
+
+  // Module tree as PyTorch prints it: "HookedTransformer(\n  (embed): Embed()\n ...".
+  std::string repr() const;
+  void pretty_print(std::ostream& stream) const override { stream << "HookedTransformer"; }
+
+  HookedTransformerConfig cfg;
+  Embed embed{nullptr};
+  std::shared_ptr<HookPoint> hook_embed, hook_pos_embed;
+  PosEmbed pos_embed{nullptr};
+  torch::nn::ModuleList blocks{nullptr};
+  LayerNorm ln_final{nullptr};
+  Unembed unembed{nullptr};
+
+ protected:
+  bool flag_is_set(const std::string& flag) const override;
+
+ private:
+  void check_tokens(const torch::Tensor& tokens) const;
+  std::optional<torch::Tensor> resolve_attention_mask(const torch::Tensor& tokens,
+                                                      const ForwardOptions& options) const;
+  TransformerBlockImpl& block(int64_t layer) const;
+  torch::Tensor stack_block_param(const std::string& name) const;
+
+  std::shared_ptr<const Tokenizer> tokenizer_;
+};
+
+class HookedTransformer : public torch::nn::ModuleHolder<HookedTransformerImpl> {
+ public:
+  using torch::nn::ModuleHolder<HookedTransformerImpl>::ModuleHolder;
+
+  // A folder with config.json + model.safetensors (Hugging Face layout), or a name: gpt2,
+  // gpt2-small, gpt2-medium, gpt2-large, gpt2-xl (from the Hugging Face cache, else downloaded).
+  // Weights are processed as TransformerLens's from_pretrained does by default.
+  static HookedTransformer from_pretrained(const std::string& name_or_path,
+                                           const FromPretrainedOptions& options = {});
+  static HookedTransformer from_pretrained_no_processing(
+      const std::string& name_or_path,
+      FromPretrainedOptions options = no_processing());
+};
+
+std::ostream& operator<<(std::ostream& out, const HookedTransformerImpl& model);
+
+// PyTorch's module repr for any module: children in registration order, runs of identical
+// children folded as "(0-11): 12 x TransformerBlock(...)".
+std::string module_repr(const torch::nn::Module& module);
+
+}  // namespace tlens

@@ -1,0 +1,28 @@
+// torch_io: safetensors <-> torch::Tensor.
+//
+//   auto file = tlens::safetensors::File::open("model.safetensors");
+//   torch::Tensor wte = tlens::loading::load_tensor(file, "wte.weight");   // float32 copy
+//   tlens::loading::save_tensors("out.safetensors", {{"logits", logits}});
+#pragma once
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <torch/types.h>
+
+#include "tlens/loading/safetensors.h"
+
+namespace tlens::loading {
+
+// A tensor of the file, copied out of the mapping and converted to float32 when it is a
+// floating-point type (F16, BF16, F64); integer types keep their type.
+torch::Tensor load_tensor(const safetensors::File& file, const std::string& name);
+
+// Writes tensors in the given order (made contiguous, on CPU, float32 unless integer/bool).
+void save_tensors(const std::string& path,
+                  const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
+                  const std::map<std::string, std::string>& metadata = {});
+
+}  // namespace tlens::loading

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 machine for tlens and builds it. Idempotent: quick when already done.
+#   scripts/setup.sh            # packages + npm assets + build (Release) into build/
+# Environment: TLENS_BUILD_DIR (default build), TLENS_SKIP_APT=1 to skip the package step.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+build_dir=${TLENS_BUILD_DIR:-build}
+
+# 1. System packages (Debian 12). Only calls apt when something is missing.
+packages=(build-essential cmake ninja-build ccache pkg-config git
+          libtorch-dev nlohmann-json3-dev libpcre2-dev libcurl4-openssl-dev libgtest-dev
+          python3 nodejs npm)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${TLENS_SKIP_APT:-0}" != 1 ] && [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# 2. npm assets (pinned in scripts/npm/package.json), installed into third_party/npm.
+if [ -f scripts/npm/package.json ]; then
+  if [ ! -f third_party/npm/.installed ] || ! cmp -s scripts/npm/package.json third_party/npm/package.json; then
+    echo "setup: installing npm assets"
+    mkdir -p third_party/npm
+    cp scripts/npm/package.json third_party/npm/package.json
+    [ -f scripts/npm/package-lock.json ] && cp scripts/npm/package-lock.json third_party/npm/
+    (cd third_party/npm && npm ci --no-audit --no-fund --loglevel=error 2>/dev/null || npm install --no-audit --no-fund --loglevel=error)
+    touch third_party/npm/.installed
+  fi
+fi
+[ -x scripts/install_assets.sh ] && scripts/install_assets.sh
+
+# 3. Build (ccache keeps rebuilds quick; precompiled headers need this sloppiness).
+export CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
+export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
+jobs=$(nproc)
+if [ ! -f "$build_dir/build.ninja" ]; then
+  cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release ${TLENS_CMAKE_ARGS:-} >/dev/null
+fi
+cmake --build "$build_dir" -j "$jobs"
+echo "setup: built $root/$build_dir/tlens"

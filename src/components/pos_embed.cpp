@@ -1,0 +1,26 @@
+#include "tlens/components/pos_embed.h"
+
+#include <torch/torch.h>
+
+namespace tlens {
+
+PosEmbedImpl::PosEmbedImpl(const HookedTransformerConfig& cfg) {
+  W_pos = register_parameter("W_pos", torch::empty({cfg.n_ctx, cfg.d_model}));
+}
+
+torch::Tensor PosEmbedImpl::forward(const torch::Tensor& tokens,
+                                    const std::optional<torch::Tensor>& attention_mask) {
+  const int64_t batch = tokens.size(0), pos = tokens.size(1);
+  if (!attention_mask) {
+    // [batch, pos, d_model], a broadcast view: no copy
+    return W_pos.narrow(0, 0, pos).unsqueeze(0).expand({batch, pos, W_pos.size(1)});
+  }
+  auto mask = attention_mask->to(torch::kLong);
+  auto position_ids = (mask.cumsum(1) - 1).clamp_min(0);                  // [batch, pos]
+  auto pos_embed = W_pos.index_select(0, position_ids.reshape(-1))
+                       .view({batch, pos, W_pos.size(1)});                // [batch, pos, d_model]
+  auto is_pad = (mask == 0).unsqueeze(-1);                                // [batch, pos, 1]
+  return pos_embed.masked_fill(is_pad, 0.0);                              // [batch, pos, d_model]
+}
+
+}  // namespace tlens

@@ -1,0 +1,505 @@
+#include "tlens/hooked_transformer.h"
+
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+
+#include <torch/torch.h>
+
+#include "tlens/error.h"
+#include "tlens/loading/hf_gpt2.h"
+#include "tlens/loading/model_resolver.h"
+#include "tlens/loading/weight_processing.h"
+#include "tlens/tokenizer/bpe.h"
+#include "tlens/utils.h"
+
+namespace fs = std::filesystem;
+
+namespace tlens {
+
+ReturnType parse_return_type(const std::string& name) {
+  if (name == "logits") return ReturnType::logits;
+  if (name == "loss") return ReturnType::loss;
+  if (name == "both") return ReturnType::both;
+  if (name == "none" || name == "None") return ReturnType::none;
+  throw Error("return_type '" + name + "'", "is not a return type",
+              "use logits, loss, both or none");
+}
+
+HookedTransformerImpl::HookedTransformerImpl(HookedTransformerConfig cfg_in,
+                                             std::shared_ptr<const Tokenizer> tokenizer)
+    : cfg(std::move(cfg_in)), tokenizer_(std::move(tokenizer)) {
+  cfg.finalize();
+  embed = register_module("embed", Embed(cfg));
+  hook_embed = register_module("hook_embed", std::make_shared<HookPoint>());
+  pos_embed = register_module("pos_embed", PosEmbed(cfg));
+  hook_pos_embed = register_module("hook_pos_embed", std::make_shared<HookPoint>());
+  blocks = register_module("blocks", torch::nn::ModuleList());
+  for (int64_t l = 0; l < cfg.n_layers; ++l) blocks->push_back(TransformerBlock(cfg, l));
+  if (!cfg.normalization_type.empty())
+    ln_final = register_module("ln_final", LayerNorm(cfg, cfg.normalization_type == "LNPre"));
+  unembed = register_module("unembed", Unembed(cfg));
+  setup();
+}
+
+bool HookedTransformerImpl::flag_is_set(const std::string& flag) const {
+  if (flag == "use_attn_result") return cfg.use_attn_result;
+  if (flag == "use_split_qkv_input") return cfg.use_split_qkv_input;
+  if (flag == "use_hook_mlp_in") return cfg.use_hook_mlp_in;
+  if (flag == "use_attn_in") return cfg.use_attn_in;
+  return true;
+}
+
+TransformerBlockImpl& HookedTransformerImpl::block(int64_t layer) const {
+  return *blocks->ptr<TransformerBlockImpl>(layer);
+}
+
+// --- forward ---
+
+void HookedTransformerImpl::check_tokens(const torch::Tensor& tokens) const {
+  if (tokens.dim() != 2)
+    throw Error("tokens", "expected [batch, pos], got " + std::to_string(tokens.dim()) + " dims",
+                "pass token ids shaped [batch, pos]");
+  if (torch::isFloatingType(tokens.scalar_type()))
+    throw Error("tokens", "are floating point; token ids are integers",
+                "pass a residual only together with start_at_layer");
+  if (tokens.size(1) > cfg.n_ctx)
+    throw Error("tokens", std::to_string(tokens.size(1)) + " positions, the model's n_ctx is " +
+                              std::to_string(cfg.n_ctx),
+                "truncate the input (to_tokens truncates to n_ctx by default)");
+  if (tokens.size(1) == 0) throw Error("tokens", "the sequence is empty", "pass at least one token");
+  if (tokens.numel() > 0) {
+    int64_t lo = tokens.min().item<int64_t>(), hi = tokens.max().item<int64_t>();
+    if (lo < 0 || hi >= cfg.d_vocab)
+      throw Error("tokens", "ids must be in [0, " + std::to_string(cfg.d_vocab) + "), found " +
+                                std::to_string(lo < 0 ? lo : hi),
+                  "the ids come from another tokenizer or model?");
+  }
+}
+
+torch::Tensor HookedTransformerImpl::get_attention_mask(const torch::Tensor& tokens,
+                                                        bool prepend_bos) const {
+  const int64_t pad = has_tokenizer() ? tokenizer_->pad_token_id() : cfg.d_vocab - 1;
+  auto mask = (tokens != pad).to(torch::kLong);  // [batch, pos]
+  if (prepend_bos && has_tokenizer() && tokenizer_->bos_token_id() == pad) {
+    // With BOS == pad, the BOS of a left-padded row is its last leading pad: count it as real.
+    if (default_padding_side == "left") {
+      auto leading_pads = (mask.cumsum(1) == 0).sum(1, /*keepdim=*/true);  // [batch, 1]
+      auto bos_pos = (leading_pads - 1).clamp_min(0);
+      mask = mask.scatter(1, bos_pos, 1);
+    } else {
+      mask.index_put_({torch::indexing::Slice(), 0}, 1);
+    }
+  }
+  return mask;
+}
+
+std::optional<torch::Tensor> HookedTransformerImpl::resolve_attention_mask(
+    const torch::Tensor& tokens, const ForwardOptions& options) const {
+  if (options.attention_mask()) {
+    const auto& mask = *options.attention_mask();
+    if (mask.sizes() != tokens.sizes())
+      throw Error("attention_mask",
+                  "shape " + c10::str(mask.sizes()) + " differs from the tokens' " +
+                      c10::str(tokens.sizes()),
+                  "give one 0/1 entry per token");
+    return mask.to(torch::kLong);
+  }
+  std::string side = options.padding_side().value_or(default_padding_side);
+  if (side == "left" && has_tokenizer())
+    return get_attention_mask(tokens, options.prepend_bos().value_or(cfg.default_prepend_bos));
+  return std::nullopt;
+}
+
+torch::Tensor HookedTransformerImpl::forward(const torch::Tensor& tokens) {
+  return forward(tokens, ForwardOptions()).logits;
+}
+
+ForwardOutput HookedTransformerImpl::forward(const torch::Tensor& input_in,
+                                             const ForwardOptions& options) {
+  torch::Tensor input = input_in;
+  const int64_t n_layers = cfg.n_layers;
+  auto slice_index = [&](int64_t i) { return std::clamp(i < 0 ? i + n_layers : i, int64_t{0}, n_layers); };
+  const int64_t start = options.start_at_layer() ? slice_index(*options.start_at_layer()) : 0;
+  const int64_t stop = options.stop_at_layer() ? slice_index(*options.stop_at_layer()) : n_layers;
+
+  torch::Tensor residual, tokens;
+  std::optional<torch::Tensor> attention_mask;
+  if (!options.start_at_layer()) {
+    if (input.dim() == 1) input = input.unsqueeze(0);  // [pos] -> [1, pos]
+    check_tokens(input);
+    tokens = input.to(torch::kLong);  // [batch, pos]
+    attention_mask = resolve_attention_mask(tokens, options);
+    auto embed_out = hook_embed->forward(embed->forward(tokens));  // [batch, pos, d_model]
+    auto pos_embed_out = pos_embed->forward(tokens, attention_mask);  // [batch, pos, d_model]
+    // Without a mask that is a broadcast view of W_pos; hooks get their own copy to edit.
+    if (hook_pos_embed->has_hooks()) pos_embed_out = hook_pos_embed->forward(pos_embed_out.contiguous());
+    residual = embed_out + pos_embed_out;  // [batch, pos, d_model]
+  } else {
+    if (input.dim() != 3 || input.size(2) != cfg.d_model)
+      throw Error("input", "with start_at_layer the input is the residual [batch, pos, d_model=" +
+                               std::to_string(cfg.d_model) + "], got " + c10::str(input.sizes()),
+                  "pass cache[\"resid_pre\", start_at_layer]");
+    residual = input;
+    if (options.tokens()) tokens = *options.tokens();
+    if (options.attention_mask()) attention_mask = options.attention_mask()->to(torch::kLong);
+  }
+
+  for (int64_t l = start; l < stop; ++l) residual = block(l).forward(residual, attention_mask);
+
+  ForwardOutput out;
+  if (options.stop_at_layer()) {
+    out.residual = residual;  // [batch, pos, d_model]
+    return out;
+  }
+  if (ln_final) residual = ln_final->forward(residual);  // [batch, pos, d_model]
+  if (options.return_type() == ReturnType::none) return out;
+  auto logits = unembed->forward(residual);  // [batch, pos, d_vocab]
+  if (options.return_type() != ReturnType::loss) out.logits = logits;
+  if (options.return_type() == ReturnType::loss || options.return_type() == ReturnType::both) {
+    if (!tokens.defined())
+      throw Error("forward", "a loss needs the tokens", "pass ForwardOptions().tokens(tokens) with start_at_layer");
+    out.loss = loss_fn(logits, tokens, attention_mask, options.loss_per_token());
+  }
+  return out;
+}
+
+torch::Tensor HookedTransformerImpl::loss_fn(const torch::Tensor& logits, const torch::Tensor& tokens,
+                                             const std::optional<torch::Tensor>& attention_mask,
+                                             bool per_token) const {
+  return lm_cross_entropy_loss(logits, tokens, attention_mask, per_token);
+}
+
+torch::Tensor HookedTransformerImpl::forward(const std::string& text) {
+  return forward(text, ForwardOptions()).logits;
+}
+
+ForwardOutput HookedTransformerImpl::forward(const std::string& text, const ForwardOptions& options) {
+  return forward(std::vector<std::string>{text}, options);
+}
+
+ForwardOutput HookedTransformerImpl::forward(const std::vector<std::string>& texts,
+                                             const ForwardOptions& options) {
+  auto tokens = to_tokens(texts, options.prepend_bos(), options.padding_side());
+  return forward(tokens, options);
+}
+
+// --- hooks and cache ---
+
+torch::Tensor HookedTransformerImpl::run_with_hooks(const torch::Tensor& tokens,
+                                                    const FwdHooks& fwd_hooks) {
+  return run_with_hooks(tokens, fwd_hooks, ForwardOptions()).logits;
+}
+
+ForwardOutput HookedTransformerImpl::run_with_hooks(const torch::Tensor& input,
+                                                    const FwdHooks& fwd_hooks,
+                                                    const ForwardOptions& options) {
+  auto scope = hooks(fwd_hooks);
+  return forward(input, options);
+}
+
+std::pair<torch::Tensor, ActivationCache> HookedTransformerImpl::run_with_cache(
+    const torch::Tensor& input, const CacheOptions& cache_options, const ForwardOptions& options) {
+  auto cache = std::make_shared<ActivationCache>(cfg.n_layers, !cache_options.remove_batch_dim());
+  const bool remove_batch_dim = cache_options.remove_batch_dim();
+  HookFn save = [cache, remove_batch_dim](const torch::Tensor& activation,
+                                          const HookPoint& hook) -> std::optional<torch::Tensor> {
+    // Stored as is (detached, no copy): the forward never writes to a tensor after its hook.
+    auto value = activation.detach();
+    cache->insert(hook.name, remove_batch_dim ? value[0] : value);
+    return std::nullopt;
+  };
+  ForwardOutput out;
+  {
+    auto scope = hooks({{cache_options.names_filter(), save}});
+    out = forward(input, options);
+  }
+  if (remove_batch_dim && input.dim() >= 2 && input.size(0) != 1 && !options.start_at_layer())
+    throw Error("run_with_cache", "remove_batch_dim needs batch size 1, got " + std::to_string(input.size(0)),
+                "run one sequence at a time, or keep the batch dim");
+  torch::Tensor primary = out.residual.defined() ? out.residual
+                          : out.logits.defined() ? out.logits
+                                                 : out.loss;
+  return {primary, std::move(*cache)};
+}
+
+std::pair<torch::Tensor, ActivationCache> HookedTransformerImpl::run_with_cache(
+    const std::string& text, const CacheOptions& cache_options, const ForwardOptions& options) {
+  return run_with_cache(to_tokens(text, options.prepend_bos(), options.padding_side()), cache_options,
+                        options);
+}
+
+// --- tokenization helpers ---
+
+const Tokenizer& HookedTransformerImpl::tokenizer() const {
+  if (!tokenizer_)
+    throw Error("model '" + cfg.model_name + "'", "has no tokenizer",
+                "put vocab.json + merges.txt next to its config.json, or pass token ids");
+  return *tokenizer_;
+}
+
+void HookedTransformerImpl::set_tokenizer(std::shared_ptr<const Tokenizer> tokenizer) {
+  if (tokenizer && tokenizer->vocab_size() > cfg.d_vocab)
+    throw Error("tokenizer '" + tokenizer->name_or_path + "'",
+                "has " + std::to_string(tokenizer->vocab_size()) + " tokens, the model's d_vocab is " +
+                    std::to_string(cfg.d_vocab),
+                "use the tokenizer that the model was trained with");
+  tokenizer_ = std::move(tokenizer);
+}
+
+torch::Tensor HookedTransformerImpl::to_tokens(const std::string& text,
+                                               std::optional<bool> prepend_bos,
+                                               std::optional<std::string> padding_side,
+                                               bool truncate) const {
+  return to_tokens(std::vector<std::string>{text}, prepend_bos, std::move(padding_side), truncate);
+}
+
+torch::Tensor HookedTransformerImpl::to_tokens(const std::vector<std::string>& texts,
+                                               std::optional<bool> prepend_bos,
+                                               std::optional<std::string> padding_side,
+                                               bool truncate) const {
+  auto batch = tokenizer().tokenize_batch(
+      texts, prepend_bos.value_or(cfg.default_prepend_bos),
+      padding_side.value_or(default_padding_side),
+      truncate ? std::optional<int64_t>(cfg.n_ctx) : std::nullopt);
+  const int64_t rows = static_cast<int64_t>(batch.ids.size());
+  const int64_t pos = rows ? static_cast<int64_t>(batch.ids[0].size()) : 0;
+  auto tokens = torch::empty({rows, pos}, torch::kLong);  // [batch, pos]
+  auto acc = tokens.accessor<int64_t, 2>();
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t p = 0; p < pos; ++p) acc[r][p] = batch.ids[r][p];
+  return tokens;
+}
+
+std::vector<std::string> HookedTransformerImpl::to_str_tokens(const std::string& text,
+                                                              std::optional<bool> prepend_bos) const {
+  return to_str_tokens(to_tokens(text, prepend_bos));
+}
+
+std::vector<std::string> HookedTransformerImpl::to_str_tokens(const torch::Tensor& tokens) const {
+  auto flat = tokens.dim() == 2 ? tokens.squeeze(0) : tokens.reshape({-1});
+  if (flat.dim() != 1)
+    throw Error("to_str_tokens", "expected [pos] or [1, pos], got " + c10::str(tokens.sizes()),
+                "call it on one row at a time");
+  flat = flat.to(torch::kLong).contiguous();
+  std::vector<std::string> out;
+  out.reserve(flat.size(0));
+  for (int64_t i = 0; i < flat.size(0); ++i) out.push_back(tokenizer().decode_token(flat[i].item<int64_t>()));
+  return out;
+}
+
+std::string HookedTransformerImpl::to_string(const torch::Tensor& tokens) const {
+  auto flat = tokens.reshape({-1}).to(torch::kLong).contiguous();
+  std::vector<int64_t> ids(flat.data_ptr<int64_t>(), flat.data_ptr<int64_t>() + flat.numel());
+  return tokenizer().decode(ids);
+}
+
+int64_t HookedTransformerImpl::to_single_token(const std::string& text) const {
+  auto ids = tokenizer().encode(text);
+  if (ids.size() != 1)
+    throw Error("to_single_token(\"" + text + "\")",
+                "is " + std::to_string(ids.size()) + " tokens, not 1", "pass text that is one token");
+  return ids[0];
+}
+
+std::string HookedTransformerImpl::to_single_str_token(int64_t token) const {
+  return tokenizer().decode_token(token);
+}
+
+int64_t HookedTransformerImpl::get_token_position(const std::string& single_token,
+                                                  const std::string& input, const std::string& mode,
+                                                  std::optional<bool> prepend_bos) const {
+  return get_token_position(to_single_token(single_token), to_tokens(input, prepend_bos), mode);
+}
+
+int64_t HookedTransformerImpl::get_token_position(int64_t single_token, const torch::Tensor& input,
+                                                  const std::string& mode) const {
+  if (mode != "first" && mode != "last")
+    throw Error("get_token_position", "mode '" + mode + "' is not 'first' or 'last'", "");
+  auto flat = input.dim() == 2 ? input.squeeze(0) : input;
+  auto positions = (flat == single_token).nonzero();
+  if (positions.size(0) == 0)
+    throw Error("get_token_position", "token " + std::to_string(single_token) + " is not in the input",
+                "check prepend_bos: positions count the BOS token");
+  return positions[mode == "first" ? 0 : positions.size(0) - 1].item<int64_t>();
+}
+
+// --- weights ---
+
+torch::Tensor HookedTransformerImpl::stack_block_param(const std::string& name) const {
+  std::vector<torch::Tensor> parts;
+  for (int64_t l = 0; l < cfg.n_layers; ++l)
+    parts.push_back(blocks->ptr(l)->named_parameters()[name]);
+  return torch::stack(parts);
+}
+
+torch::Tensor HookedTransformerImpl::W_E() const { return embed->W_E; }
+torch::Tensor HookedTransformerImpl::W_pos() const { return pos_embed->W_pos; }
+torch::Tensor HookedTransformerImpl::W_U() const { return unembed->W_U; }
+torch::Tensor HookedTransformerImpl::b_U() const { return unembed->b_U; }
+torch::Tensor HookedTransformerImpl::W_Q() const { return stack_block_param("attn.W_Q"); }
+torch::Tensor HookedTransformerImpl::W_K() const { return stack_block_param("attn.W_K"); }
+torch::Tensor HookedTransformerImpl::W_V() const { return stack_block_param("attn.W_V"); }
+torch::Tensor HookedTransformerImpl::W_O() const { return stack_block_param("attn.W_O"); }
+torch::Tensor HookedTransformerImpl::b_Q() const { return stack_block_param("attn.b_Q"); }
+torch::Tensor HookedTransformerImpl::b_K() const { return stack_block_param("attn.b_K"); }
+torch::Tensor HookedTransformerImpl::b_V() const { return stack_block_param("attn.b_V"); }
+torch::Tensor HookedTransformerImpl::b_O() const { return stack_block_param("attn.b_O"); }
+torch::Tensor HookedTransformerImpl::W_in() const { return stack_block_param("mlp.W_in"); }
+torch::Tensor HookedTransformerImpl::b_in() const { return stack_block_param("mlp.b_in"); }
+torch::Tensor HookedTransformerImpl::W_out() const { return stack_block_param("mlp.W_out"); }
+torch::Tensor HookedTransformerImpl::b_out() const { return stack_block_param("mlp.b_out"); }
+
+int64_t HookedTransformerImpl::n_params_total() const {
+  int64_t n = 0;
+  for (const auto& p : parameters()) n += p.numel();
+  return n;
+}
+
+StateDict HookedTransformerImpl::state_dict() const {
+  StateDict sd;
+  for (const auto& item : named_parameters()) sd[item.key()] = item.value();
+  return sd;
+}
+
+void HookedTransformerImpl::load_state_dict(const StateDict& sd) {
+  auto params = named_parameters();
+  std::vector<std::string> missing, unexpected, wrong_shape;
+  for (const auto& item : params) {
+    auto it = sd.find(item.key());
+    if (it == sd.end()) {
+      missing.push_back(item.key());
+    } else if (it->second.sizes() != item.value().sizes()) {
+      wrong_shape.push_back(item.key() + " is " + c10::str(it->second.sizes()) + ", expected " +
+                            c10::str(item.value().sizes()));
+    }
+  }
+  for (const auto& [key, value] : sd)
+    if (!params.contains(key)) unexpected.push_back(key);
+  if (!missing.empty() || !unexpected.empty() || !wrong_shape.empty()) {
+    std::ostringstream problem;
+    problem << "does not fit this model";
+    auto list = [&](const char* what, const std::vector<std::string>& keys) {
+      if (keys.empty()) return;
+      problem << "\n  " << what << " (" << keys.size() << "):";
+      for (size_t i = 0; i < keys.size() && i < 12; ++i) problem << " " << keys[i];
+      if (keys.size() > 12) problem << " ...";
+    };
+    list("missing keys", missing);
+    list("unexpected keys", unexpected);
+    list("wrong shapes", wrong_shape);
+    throw Error("state dict", problem.str(),
+                "processed weights (fold_ln) need normalization_type LNPre, unprocessed ones LN");
+  }
+  torch::NoGradGuard no_grad;
+  for (auto& item : params) item.value().copy_(sd.at(item.key()));
+}
+
+// --- printing ---
+
+std::string module_repr(const torch::nn::Module& module) {
+  std::ostringstream head;
+  if (dynamic_cast<const torch::nn::ModuleListImpl*>(&module)) {
+    head << "ModuleList";
+  } else {
+    module.pretty_print(head);
+  }
+  auto children = module.named_children();
+  if (children.is_empty()) {
+    std::string s = head.str();
+    return s.back() == ')' ? s : s + "()";
+  }
+  auto indent = [](const std::string& s) {
+    std::string out;
+    for (char c : s) {
+      out += c;
+      if (c == '\n') out += "  ";
+    }
+    return out;
+  };
+  std::vector<std::pair<std::string, std::string>> items;
+  for (const auto& child : children) items.emplace_back(child.key(), module_repr(*child.value()));
+  std::ostringstream out;
+  out << head.str() << "(\n";
+  for (size_t i = 0; i < items.size();) {
+    size_t j = i;
+    while (j + 1 < items.size() && items[j + 1].second == items[i].second) ++j;
+    if (j > i) {  // PyTorch folds runs of identical children
+      out << "  (" << items[i].first << "-" << items[j].first << "): " << (j - i + 1) << " x "
+          << indent(items[i].second) << "\n";
+    } else {
+      out << "  (" << items[i].first << "): " << indent(items[i].second) << "\n";
+    }
+    i = j + 1;
+  }
+  out << ")";
+  return out.str();
+}
+
+std::string HookedTransformerImpl::repr() const { return module_repr(*this); }
+
+std::ostream& operator<<(std::ostream& out, const HookedTransformerImpl& model) {
+  return out << model.repr();
+}
+
+// --- loading ---
+
+HookedTransformer HookedTransformer::from_pretrained(const std::string& name_or_path,
+                                                     const FromPretrainedOptions& options) {
+  const std::string dir = loading::resolve_model(name_or_path);
+  HookedTransformerConfig cfg = loading::read_hf_gpt2_config(dir);
+  std::string official = loading::official_model_name(name_or_path);
+  if (!official.empty()) cfg.model_name = cfg.tokenizer_name = official;
+  if (options.n_ctx()) {
+    if (*options.n_ctx() > cfg.n_ctx)
+      throw Error("n_ctx " + std::to_string(*options.n_ctx()),
+                  "is larger than the checkpoint's " + std::to_string(cfg.n_ctx), "");
+    cfg.n_ctx = *options.n_ctx();
+  }
+  auto state_dict = loading::load_hf_gpt2_weights(dir, cfg);
+  if (options.first_n_layers()) {
+    const int64_t n = *options.first_n_layers();
+    if (n < 0 || n > cfg.n_layers)
+      throw Error("first_n_layers " + std::to_string(n),
+                  "must be in [0, " + std::to_string(cfg.n_layers) + "]", "");
+    for (int64_t l = n; l < cfg.n_layers; ++l) {
+      const std::string prefix = "blocks." + std::to_string(l) + ".";
+      for (auto it = state_dict.begin(); it != state_dict.end();)
+        it = it->first.rfind(prefix, 0) == 0 ? state_dict.erase(it) : std::next(it);
+    }
+    cfg.n_layers = n;
+  }
+  if (options.default_prepend_bos()) cfg.default_prepend_bos = *options.default_prepend_bos();
+  loading::process_weights(state_dict, cfg,
+                           {options.fold_ln(), options.center_writing_weights(),
+                            options.center_unembed(), options.fold_value_biases()});
+  cfg.finalize();
+
+  std::shared_ptr<const Tokenizer> tokenizer;
+  auto has = [&](const char* f) { return fs::exists(fs::path(dir) / f); };
+  if ((has("vocab.json") && has("merges.txt")) || (has("encoder.json") && has("vocab.bpe")) ||
+      has("tokenizer.json")) {
+    tokenizer = std::make_shared<Tokenizer>(Tokenizer::from_directory(dir));
+  } else if (cfg.d_vocab == 50257) {
+    // A GPT-2 vocabulary size: GPT-2's tokenizer, shipped by scripts/setup.sh.
+    if (auto vocab_dir = find_gpt2_vocab_dir())
+      tokenizer = std::make_shared<Tokenizer>(Tokenizer::from_directory(*vocab_dir));
+  }
+  if (tokenizer) cfg.tokenizer_prepends_bos = false;
+
+  HookedTransformer model(cfg, tokenizer);
+  model->load_state_dict(state_dict);
+  if (options.default_padding_side()) model->default_padding_side = *options.default_padding_side();
+  model->eval();
+  if (options.verbose())
+    std::cerr << "Loaded pretrained model " << (official.empty() ? name_or_path : official)
+              << " into HookedTransformer\n";
+  return model;
+}
+
+HookedTransformer HookedTransformer::from_pretrained_no_processing(const std::string& name_or_path,
+                                                                   FromPretrainedOptions options) {
+  return from_pretrained(name_or_path, options);
+}
+
+}  // namespace tlens

@@ -1,0 +1,210 @@
+#include "tlens/loading/hf_gpt2.h"
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "tlens/error.h"
+#include "tlens/loading/safetensors.h"
+#include "tlens/loading/torch_io.h"
+
+namespace fs = std::filesystem;
+
+namespace tlens::loading {
+
+namespace {
+int64_t required_int(const nlohmann::json& config, const char* key, const std::string& context) {
+  if (!config.contains(key) || !config[key].is_number_integer())
+    throw Error(context, std::string("needs an integer \"") + key + "\"",
+                "is this a GPT-2 config.json? (model_type \"gpt2\")");
+  return config[key].get<int64_t>();
+}
+
+std::string shape_string(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+}  // namespace
+
+HookedTransformerConfig hf_gpt2_config(const nlohmann::json& config, const std::string& model_name,
+                                       const std::string& context) {
+  if (!config.is_object()) throw Error(context, "is not a JSON object", "");
+  if (config.contains("model_type") && config["model_type"] != "gpt2")
+    throw Error(context,
+                "model_type is " + config["model_type"].dump() + ", tlens loads GPT-2 (\"gpt2\")",
+                "pass a GPT-2 checkpoint folder");
+  HookedTransformerConfig cfg;
+  cfg.model_name = model_name;
+  cfg.original_architecture = "GPT2LMHeadModel";
+  cfg.tokenizer_name = model_name;
+  cfg.d_model = required_int(config, "n_embd", context);
+  cfg.n_heads = required_int(config, "n_head", context);
+  cfg.n_layers = required_int(config, "n_layer", context);
+  cfg.d_vocab = required_int(config, "vocab_size", context);
+  if (cfg.n_heads <= 0 || cfg.d_model % cfg.n_heads != 0)
+    throw Error(context, "n_embd " + std::to_string(cfg.d_model) + " is not divisible by n_head " +
+                             std::to_string(cfg.n_heads), "fix config.json");
+  cfg.d_head = cfg.d_model / cfg.n_heads;
+  cfg.d_mlp = config.contains("n_inner") && config["n_inner"].is_number_integer()
+                  ? config["n_inner"].get<int64_t>()
+                  : 4 * cfg.d_model;
+  cfg.n_ctx = config.contains("n_ctx") ? required_int(config, "n_ctx", context)
+                                       : required_int(config, "n_positions", context);
+  if (config.contains("layer_norm_epsilon")) cfg.eps = config["layer_norm_epsilon"].get<double>();
+  cfg.act_fn = config.value("activation_function", std::string("gelu_new"));
+  cfg.scale_attn_by_inverse_layer_idx = config.value("scale_attn_by_inverse_layer_idx", false);
+  cfg.normalization_type = "LN";
+  cfg.default_prepend_bos = true;
+  cfg.init_weights = false;
+  cfg.finalize();
+  return cfg;
+}
+
+HookedTransformerConfig read_hf_gpt2_config(const std::string& dir) {
+  const std::string path = (fs::path(dir) / "config.json").string();
+  std::ifstream in(path);
+  if (!in)
+    throw Error(path, "cannot be opened",
+                "a Hugging Face checkpoint folder holds config.json and model.safetensors");
+  nlohmann::json config;
+  try {
+    in >> config;
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(path, std::string("is not valid JSON: ") + e.what(), "the file is corrupt; fetch it again");
+  }
+  std::string name = fs::path(dir).filename().string();
+  if (name.empty()) name = fs::path(dir).parent_path().filename().string();
+  return hf_gpt2_config(config, name, path);
+}
+
+std::map<std::string, torch::Tensor> load_hf_gpt2_weights(const std::string& dir,
+                                                          const HookedTransformerConfig& cfg) {
+  const std::string path = (fs::path(dir) / "model.safetensors").string();
+  if (!fs::exists(path)) {
+    bool has_bin = fs::exists(fs::path(dir) / "pytorch_model.bin");
+    throw Error(path, "does not exist",
+                has_bin ? "tlens reads safetensors only; convert pytorch_model.bin with "
+                          "transformers' save_pretrained(dir, safe_serialization=True)"
+                        : "a Hugging Face checkpoint folder holds config.json and model.safetensors");
+  }
+  auto file = safetensors::File::open(path);
+
+  const int64_t d = cfg.d_model, H = cfg.n_heads, dh = cfg.d_head, L = cfg.n_layers;
+  const std::string prefix = file.contains("transformer.wte.weight") ? "transformer." : "";
+  // HF key (without prefix) -> expected shape.
+  std::vector<std::pair<std::string, std::vector<int64_t>>> expected = {
+      {"wte.weight", {cfg.d_vocab, d}}, {"ln_f.weight", {d}}, {"ln_f.bias", {d}}};
+  for (int64_t l = 0; l < L; ++l) {
+    const std::string h = "h." + std::to_string(l) + ".";
+    expected.push_back({h + "ln_1.weight", {d}});
+    expected.push_back({h + "ln_1.bias", {d}});
+    expected.push_back({h + "attn.c_attn.weight", {d, 3 * d}});
+    expected.push_back({h + "attn.c_attn.bias", {3 * d}});
+    expected.push_back({h + "attn.c_proj.weight", {d, d}});
+    expected.push_back({h + "attn.c_proj.bias", {d}});
+    expected.push_back({h + "ln_2.weight", {d}});
+    expected.push_back({h + "ln_2.bias", {d}});
+    expected.push_back({h + "mlp.c_fc.weight", {d, cfg.d_mlp}});
+    expected.push_back({h + "mlp.c_fc.bias", {cfg.d_mlp}});
+    expected.push_back({h + "mlp.c_proj.weight", {cfg.d_mlp, d}});
+    expected.push_back({h + "mlp.c_proj.bias", {d}});
+  }
+
+  // Check everything before copying anything.
+  std::vector<std::string> missing, wrong_shape, unexpected;
+  std::set<std::string> known;
+  for (const auto& [key, shape] : expected) {
+    known.insert(prefix + key);
+    if (!file.contains(prefix + key)) {
+      missing.push_back(prefix + key);
+    } else if (file.info(prefix + key).shape != shape) {
+      wrong_shape.push_back(prefix + key + " is " + shape_string(file.info(prefix + key).shape) +
+                            ", config says " + shape_string(shape));
+    }
+  }
+  // wpe may be longer than n_ctx (it is trimmed), never shorter.
+  const std::string wpe = prefix + "wpe.weight";
+  known.insert(wpe);
+  if (!file.contains(wpe)) {
+    missing.push_back(wpe);
+  } else {
+    const auto& shape = file.info(wpe).shape;
+    if (shape.size() != 2 || shape[1] != d || shape[0] < cfg.n_ctx)
+      wrong_shape.push_back(wpe + " is " + shape_string(shape) + ", config needs [>=" +
+                            std::to_string(cfg.n_ctx) + ", " + std::to_string(d) + "]");
+  }
+  for (const auto& info : file.tensors()) {
+    const std::string& name = info.name;
+    auto ends_with = [&](const std::string& suffix) {
+      return name.size() >= suffix.size() &&
+             name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+    };
+    if (known.count(name) || ends_with(".attn.bias") || ends_with(".attn.masked_bias")) continue;
+    if (name == "lm_head.weight") {  // tied to wte; a different one is not GPT-2
+      if (info.shape != std::vector<int64_t>{cfg.d_vocab, d})
+        wrong_shape.push_back(name + " is " + shape_string(info.shape));
+      continue;
+    }
+    unexpected.push_back(name);
+  }
+  if (!missing.empty() || !wrong_shape.empty() || !unexpected.empty()) {
+    std::ostringstream problem;
+    problem << "does not match its config.json (" << L << " layers, d_model " << d << ", d_mlp "
+            << cfg.d_mlp << ", vocab " << cfg.d_vocab << ")";
+    auto list = [&](const char* what, const std::vector<std::string>& keys) {
+      if (keys.empty()) return;
+      problem << "\n  " << what << " (" << keys.size() << "):";
+      for (size_t i = 0; i < keys.size() && i < 12; ++i) problem << " " << keys[i] << (i + 1 < keys.size() ? "," : "");
+      if (keys.size() > 12) problem << " ...";
+    };
+    list("missing keys", missing);
+    list("wrong shapes", wrong_shape);
+    list("unexpected keys", unexpected);
+    throw Error(path, problem.str(),
+                "config.json and model.safetensors must come from the same GPT-2 checkpoint");
+  }
+
+  auto get = [&](const std::string& key) { return load_tensor(file, prefix + key); };
+  std::map<std::string, torch::Tensor> sd;
+  sd["embed.W_E"] = get("wte.weight");                               // [d_vocab, d_model]
+  sd["pos_embed.W_pos"] = get("wpe.weight").narrow(0, 0, cfg.n_ctx).contiguous();  // [n_ctx, d_model]
+  for (int64_t l = 0; l < L; ++l) {
+    const std::string h = "h." + std::to_string(l) + ".";
+    const std::string b = "blocks." + std::to_string(l) + ".";
+    sd[b + "ln1.w"] = get(h + "ln_1.weight");
+    sd[b + "ln1.b"] = get(h + "ln_1.bias");
+    auto qkv = get(h + "attn.c_attn.weight").split(d, 1);  // 3 x [d_model, n_heads * d_head]
+    auto heads = [&](const torch::Tensor& W) {
+      // d_model (head_index d_head) -> head_index d_model d_head
+      return W.view({d, H, dh}).permute({1, 0, 2}).contiguous();
+    };
+    sd[b + "attn.W_Q"] = heads(qkv[0]);
+    sd[b + "attn.W_K"] = heads(qkv[1]);
+    sd[b + "attn.W_V"] = heads(qkv[2]);
+    auto qkv_bias = get(h + "attn.c_attn.bias").view({3, H, dh});  // [3, head_index, d_head]
+    sd[b + "attn.b_Q"] = qkv_bias[0].contiguous();
+    sd[b + "attn.b_K"] = qkv_bias[1].contiguous();
+    sd[b + "attn.b_V"] = qkv_bias[2].contiguous();
+    // (head_index d_head) d_model -> head_index d_head d_model
+    sd[b + "attn.W_O"] = get(h + "attn.c_proj.weight").view({H, dh, d});
+    sd[b + "attn.b_O"] = get(h + "attn.c_proj.bias");
+    sd[b + "ln2.w"] = get(h + "ln_2.weight");
+    sd[b + "ln2.b"] = get(h + "ln_2.bias");
+    sd[b + "mlp.W_in"] = get(h + "mlp.c_fc.weight");    // [d_model, d_mlp]
+    sd[b + "mlp.b_in"] = get(h + "mlp.c_fc.bias");      // [d_mlp]
+    sd[b + "mlp.W_out"] = get(h + "mlp.c_proj.weight");  // [d_mlp, d_model]
+    sd[b + "mlp.b_out"] = get(h + "mlp.c_proj.bias");   // [d_model]
+  }
+  sd["ln_final.w"] = get("ln_f.weight");
+  sd["ln_final.b"] = get("ln_f.bias");
+  sd["unembed.W_U"] = sd["embed.W_E"].t().contiguous();  // [d_model, d_vocab], untied copy
+  sd["unembed.b_U"] = torch::zeros({cfg.d_vocab});
+  return sd;
+}
+
+}  // namespace tlens::loading

@@ -1,0 +1,1 @@
+# Tests of the engine (libtorch). One line per test.
