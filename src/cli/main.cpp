@@ -1,1 +1,190 @@
-int main() { return 0; }
+// The `tlens` command: TransformerLens from the shell.
+//
+//   tlens info --model gpt2
+//   tlens run --model gpt2 --out cache.safetensors "Hullo, my name is"
+//   tlens tokenize --model gpt2 --json "Hullo, my name is"
+#include <cstdlib>
+#include <iomanip>
+#include <iostream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "tlens/cli/args.h"
+#include "tlens/error.h"
+#include "tlens/hooked_transformer.h"
+#include "tlens/loading/torch_io.h"
+#include "tlens/tokenizer/bpe.h"
+
+namespace {
+
+using tlens::Error;
+using tlens::HookedTransformer;
+using tlens::cli::Args;
+
+const char* kUsage = R"(tlens: TransformerLens in C++
+
+usage: tlens <command> [options]
+
+commands:
+  info      --model M [--hooks] [--json]         the config, parameter counts and hook points
+  run       --model M (--tokens ID,ID,... | PROMPT) --out FILE.safetensors
+            [--names REGEX] [--no-processing] [--no-bos]
+                                                 logits and cached activations, by hook name
+  tokenize  --model M [--no-bos] [--json] [--explain] TEXT
+                                                 token ids and strings
+
+--model takes a checkpoint folder (config.json + model.safetensors) or a name: gpt2, gpt2-small,
+gpt2-medium, gpt2-large, gpt2-xl (Hugging Face cache, else downloaded unless HF_HUB_OFFLINE=1).
+Every command takes --threads N (default: all cores).
+)";
+
+HookedTransformer load_model(const Args& args) {
+  auto options = args.flag("--no-processing") ? tlens::no_processing()
+                                               : tlens::FromPretrainedOptions();
+  return HookedTransformer::from_pretrained(args.value("--model", "gpt2"), options);
+}
+
+int cmd_info(const Args& args) {
+  auto model = load_model(args);
+  if (args.flag("--json")) {
+    nlohmann::json out = model->cfg.to_json();
+    out["n_params_total"] = model->n_params_total();
+    out["hook_points"] = model->hook_names();
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << model->cfg << "\n\n";
+  std::cout << "n_params (hidden weights): " << model->cfg.n_params << "\n";
+  std::cout << "n_params_total:            " << model->n_params_total() << "\n";
+  std::cout << "hook points:               " << model->hook_dict().size() << "\n";
+  if (model->has_tokenizer()) std::cout << "tokenizer: " << model->tokenizer().repr() << "\n";
+  if (args.flag("--hooks"))
+    for (const auto& name : model->hook_names()) std::cout << "  " << name << "\n";
+  return 0;
+}
+
+torch::Tensor input_tokens(const HookedTransformer& model, const Args& args) {
+  if (args.has("--tokens")) {
+    if (!args.positional().empty())
+      throw Error("tlens run", "got both --tokens and a prompt", "give one of them");
+    auto ids = tlens::cli::parse_id_list(args.value("--tokens", ""), "--tokens");
+    return torch::tensor(ids, torch::kLong).unsqueeze(0);  // [1, pos]
+  }
+  if (args.positional().empty())
+    throw Error("tlens run", "needs a prompt or --tokens", "e.g. tlens run --model gpt2 --out c.safetensors \"Hello\"");
+  return model->to_tokens(args.text(), !args.flag("--no-bos"));
+}
+
+int cmd_run(const Args& args) {
+  const std::string out_path = args.required("--out");
+  auto model = load_model(args);
+  torch::NoGradGuard no_grad;
+  auto tokens = input_tokens(model, args);  // [1, pos]
+  auto filter = args.has("--names") ? tlens::NamesFilter::regex(args.value("--names", ""))
+                                    : tlens::NamesFilter();
+  auto [logits, cache] = model->run_with_cache(tokens, tlens::CacheOptions().names_filter(filter));
+  std::vector<std::pair<std::string, torch::Tensor>> tensors = {{"logits", logits},
+                                                                 {"tokens", tokens}};
+  for (const auto& key : cache.keys()) tensors.emplace_back(key, cache[key]);
+  nlohmann::json keys = cache.keys();
+  tlens::loading::save_tensors(out_path, tensors,
+                               {{"model", model->cfg.model_name}, {"cache_keys", keys.dump()}});
+  std::cerr << "wrote " << out_path << ": logits " << logits.sizes() << " and " << cache.size()
+            << " cached activations\n";
+  return 0;
+}
+
+int cmd_tokenize(const Args& args) {
+  const tlens::Tokenizer* tokenizer;
+  HookedTransformer model{nullptr};
+  std::optional<tlens::Tokenizer> standalone;
+  // A tokenizer folder or gpt2's vocabulary works without weights.
+  const std::string name = args.value("--model", "gpt2");
+  std::optional<std::string> vocab_dir;
+  if (name == "gpt2" || name == "gpt2-small") vocab_dir = tlens::find_gpt2_vocab_dir();
+  if (vocab_dir) {
+    standalone = tlens::Tokenizer::from_directory(*vocab_dir);
+    tokenizer = &*standalone;
+  } else {
+    model = load_model(args);
+    tokenizer = &model->tokenizer();
+  }
+  const std::string text = args.text();
+  if (args.flag("--explain")) {
+    for (const auto& line : tokenizer->explain(text)) std::cout << line << "\n";
+    return 0;
+  }
+  auto batch = tokenizer->tokenize_batch({text}, !args.flag("--no-bos"));
+  const auto& ids = batch.ids.at(0);
+  std::vector<std::string> strs;
+  for (int64_t id : ids) strs.push_back(tokenizer->decode_token(id));
+  if (args.flag("--json")) {
+    nlohmann::json out = {{"tokens", ids}, {"str_tokens", strs}};
+    std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    return 0;
+  }
+  std::cout << std::setw(5) << "pos" << "  " << std::setw(6) << "id" << "  str\n";
+  for (size_t i = 0; i < ids.size(); ++i) {
+    nlohmann::json s = strs[i];
+    std::cout << std::setw(5) << i << "  " << std::setw(6) << ids[i] << "  "
+              << s.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  }
+  return 0;
+}
+
+int run_command(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" ||
+      std::string(argv[1]) == "help") {
+    std::cout << kUsage;
+    return argc < 2 ? 1 : 0;
+  }
+  const std::string command = argv[1];
+  const std::set<std::string> common_valued = {"--model", "--threads"};
+  auto with = [&](std::set<std::string> extra) {
+    extra.insert(common_valued.begin(), common_valued.end());
+    return extra;
+  };
+  std::unique_ptr<Args> args;
+  if (command == "info") {
+    args = std::make_unique<Args>(argc, argv, 2, with({}), std::set<std::string>{"--hooks", "--json", "--no-processing", "--help"});
+  } else if (command == "run") {
+    args = std::make_unique<Args>(argc, argv, 2, with({"--out", "--tokens", "--names"}),
+                                  std::set<std::string>{"--no-processing", "--no-bos", "--help"});
+  } else if (command == "tokenize") {
+    args = std::make_unique<Args>(argc, argv, 2, with({}),
+                                  std::set<std::string>{"--no-bos", "--json", "--explain", "--help"});
+  } else {
+    std::string nearest = tlens::nearest_name(command, {"info", "run", "tokenize"});
+    throw Error("tlens " + command, "is not a command",
+                nearest.empty() ? "run `tlens --help` for the commands" : "did you mean `tlens " + nearest + "`?");
+  }
+  if (args->flag("--help")) {
+    std::cout << kUsage;
+    return 0;
+  }
+  int64_t threads = args->integer("--threads").value_or(std::max(1u, std::thread::hardware_concurrency()));
+  if (threads < 1) throw Error("--threads", "must be >= 1", "");
+  torch::set_num_threads(static_cast<int>(threads));
+  if (command == "info") return cmd_info(*args);
+  if (command == "run") return cmd_run(*args);
+  return cmd_tokenize(*args);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // OpenMP threads spin between tasks by default, fighting BLAS threads on small machines.
+  setenv("OMP_WAIT_POLICY", "PASSIVE", /*overwrite=*/0);
+  try {
+    return run_command(argc, argv);
+  } catch (const tlens::Error& e) {
+    std::cerr << "error: " << e.what() << "\n";
+  } catch (const c10::Error& e) {
+    std::cerr << "error: " << e.what_without_backtrace() << "\n";
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+  }
+  return 1;
+}

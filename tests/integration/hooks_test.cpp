@@ -1,0 +1,230 @@
+// Hook semantics of HookedTransformer, on tiny random models built inline: the exact ordered
+// cache keys, hooks that zero or replace activations against a hand computation, scoped and
+// permanent hooks, names filters, start/stop_at_layer, flag-gated hooks and the cache shorthand.
+#include <algorithm>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "../parity/compare.h"
+#include "tlens/error.h"
+#include "tlens/hooked_transformer.h"
+
+namespace {
+
+using tlens::testing::expect_close;
+
+constexpr double kRtol = 1e-5;  // same math in float32, different order of operations
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// A tiny GPT-2 (LayerNorm, gelu_new) with every parameter random, LayerNorm weights around 1.
+tlens::HookedTransformer tiny_model(int64_t n_layers = 2, uint64_t seed = 0) {
+  tlens::HookedTransformerConfig cfg;
+  cfg.n_layers = n_layers;
+  cfg.d_model = 16;
+  cfg.n_heads = 2;
+  cfg.d_head = 8;
+  cfg.d_mlp = 32;
+  cfg.d_vocab = 23;
+  cfg.n_ctx = 10;
+  cfg.act_fn = "gelu_new";
+  cfg.normalization_type = "LN";
+  tlens::HookedTransformer model(cfg);
+  torch::manual_seed(seed);
+  torch::NoGradGuard no_grad;
+  for (auto& item : model->named_parameters()) {
+    if (ends_with(item.key(), ".w"))
+      item.value().normal_(1.0, 0.2);
+    else
+      item.value().normal_(0.0, 0.3);
+  }
+  model->eval();
+  return model;
+}
+
+torch::Tensor tiny_tokens(int64_t batch = 2, int64_t pos = 7, uint64_t seed = 1) {
+  torch::manual_seed(seed);
+  return torch::randint(0, 23, {batch, pos}, torch::kLong);  // [batch, pos]
+}
+
+// The hook names TransformerLens 2.x caches, in execution order, for default flags.
+std::vector<std::string> expected_cache_keys(int64_t n_layers) {
+  std::vector<std::string> keys = {"hook_embed", "hook_pos_embed"};
+  for (int64_t l = 0; l < n_layers; ++l) {
+    const std::string b = "blocks." + std::to_string(l) + ".";
+    for (const char* name :
+         {"hook_resid_pre", "ln1.hook_scale", "ln1.hook_normalized", "attn.hook_q", "attn.hook_k",
+          "attn.hook_v", "attn.hook_attn_scores", "attn.hook_pattern", "attn.hook_z",
+          "hook_attn_out", "hook_resid_mid", "ln2.hook_scale", "ln2.hook_normalized",
+          "mlp.hook_pre", "mlp.hook_post", "hook_mlp_out", "hook_resid_post"})
+      keys.push_back(b + name);
+  }
+  keys.push_back("ln_final.hook_scale");
+  keys.push_back("ln_final.hook_normalized");
+  return keys;
+}
+
+tlens::HookFn counter(std::map<std::string, int>& counts) {
+  return [&counts](const torch::Tensor&, const tlens::HookPoint& hook) -> std::optional<torch::Tensor> {
+    ++counts[hook.name];
+    return std::nullopt;
+  };
+}
+
+tlens::HookFn noop() {
+  return [](const torch::Tensor&, const tlens::HookPoint&) -> std::optional<torch::Tensor> {
+    return std::nullopt;
+  };
+}
+
+template <typename F>
+std::string error_message(F&& f) {
+  try {
+    f();
+  } catch (const tlens::Error& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    return std::string("NOT a tlens::Error: ") + e.what();
+  }
+  return "(no exception)";
+}
+
+TEST(Hooks, RunWithCacheKeysAreTransformerLensExecutionOrder) {
+  torch::NoGradGuard no_grad;
+  auto model = tiny_model(2);
+  auto tokens = tiny_tokens();
+  auto [logits, cache] = model->run_with_cache(tokens);
+  EXPECT_EQ(cache.keys(), expected_cache_keys(2));
+  EXPECT_EQ(cache.size(), 17u * 2 + 4);
+  // The cache does not change the output.
+  EXPECT_TRUE(torch::equal(logits, model->forward(tokens)));
+  // Shapes in TransformerLens's dimension words.
+  const int64_t B = 2, P = 7;
+  EXPECT_EQ(cache["hook_embed"].sizes(), (std::vector<int64_t>{B, P, 16}));
+  EXPECT_EQ(cache["blocks.1.ln1.hook_scale"].sizes(), (std::vector<int64_t>{B, P, 1}));
+  EXPECT_EQ(cache["blocks.1.attn.hook_q"].sizes(), (std::vector<int64_t>{B, P, 2, 8}));
+  EXPECT_EQ(cache["blocks.1.attn.hook_pattern"].sizes(), (std::vector<int64_t>{B, 2, P, P}));
+  EXPECT_EQ(cache["blocks.1.mlp.hook_post"].sizes(), (std::vector<int64_t>{B, P, 32}));
+  // Masked attention scores are -inf, pattern rows sum to 1.
+  auto scores = cache["blocks.0.attn.hook_attn_scores"];
+  EXPECT_TRUE(std::isinf(scores[0][0][0][1].item<float>()));
+  expect_close("pattern row sums", cache["blocks.0.attn.hook_pattern"].sum(-1),
+               torch::ones({B, 2, P}), kRtol);
+}
+
+TEST(Hooks, HookDictIsTransformerLensRegistrationOrder) {
+  auto model = tiny_model(2);
+  std::vector<std::string> expected = {"hook_embed", "hook_pos_embed"};
+  for (int64_t l = 0; l < 2; ++l) {
+    const std::string b = "blocks." + std::to_string(l) + ".";
+    for (const char* name :
+         {"ln1.hook_scale", "ln1.hook_normalized", "ln2.hook_scale", "ln2.hook_normalized",
+          "attn.hook_k", "attn.hook_q", "attn.hook_v", "attn.hook_z", "attn.hook_attn_scores",
+          "attn.hook_pattern", "attn.hook_result", "mlp.hook_pre", "mlp.hook_post",
+          "hook_attn_in", "hook_q_input", "hook_k_input", "hook_v_input", "hook_mlp_in",
+          "hook_attn_out", "hook_mlp_out", "hook_resid_pre", "hook_resid_mid", "hook_resid_post"})
+      expected.push_back(b + name);
+  }
+  expected.push_back("ln_final.hook_scale");
+  expected.push_back("ln_final.hook_normalized");
+  EXPECT_EQ(model->hook_names(), expected);
+}
+
+TEST(Hooks, ZeroingAttnOutEqualsZeroingTheAttentionOutputWeights) {
+  torch::NoGradGuard no_grad;
+  auto model = tiny_model(2);
+  auto tokens = tiny_tokens();
+  tlens::HookFn zero = [](const torch::Tensor& x, const tlens::HookPoint&) -> std::optional<torch::Tensor> {
+    return torch::zeros_like(x);
+  };
+  auto clean = model->forward(tokens);
+  auto hooked = model->run_with_hooks(tokens, {{"blocks.0.hook_attn_out", zero}});
+  EXPECT_EQ(model->num_hooks(), 0u);
+  // Hand computation: attn_out = z @ W_O + b_O, so zero W_O and b_O of layer 0 instead.
+  auto& attn = *model->blocks->ptr<tlens::TransformerBlockImpl>(0)->attn;
+  auto W_O = attn.W_O.clone(), b_O = attn.b_O.clone();
+  attn.W_O.zero_();
+  attn.b_O.zero_();
+  auto by_weights = model->forward(tokens);
+  attn.W_O.copy_(W_O);
+  attn.b_O.copy_(b_O);
+  expect_close("zeroed hook_attn_out vs zeroed W_O, b_O", hooked, by_weights, kRtol);
+  EXPECT_GT(tlens::testing::max_abs_diff(hooked, clean), 1e-2) << "the hook must change the output";
+  // And in the cache of the hooked run, resid_mid == resid_pre in layer 0.
+  auto scope = model->hooks({{"blocks.0.hook_attn_out", zero}});
+  auto [logits, cache] = model->run_with_cache(tokens);
+  EXPECT_TRUE(torch::equal(cache["blocks.0.hook_resid_mid"], cache["blocks.0.hook_resid_pre"]));
+  EXPECT_TRUE(torch::equal(cache["blocks.0.hook_attn_out"], torch::zeros_like(cache["blocks.0.hook_attn_out"])));
+}
+
+TEST(Hooks, ReplacingTheEmbeddingEqualsRunningOtherTokens) {
+  torch::NoGradGuard no_grad;
+  auto model = tiny_model(2);
+  auto tokens = tiny_tokens(2, 7, 1);
+  auto other = tiny_tokens(2, 7, 2);
+  ASSERT_FALSE(torch::equal(tokens, other));
+  auto W_E = model->W_E();
+  tlens::HookFn swap = [&](const torch::Tensor& embed, const tlens::HookPoint& hook) -> std::optional<torch::Tensor> {
+    EXPECT_EQ(hook.name, "hook_embed");
+    EXPECT_EQ(embed.sizes(), (std::vector<int64_t>{2, 7, 16}));
+    return W_E.index({other});  // [batch, pos, d_model]
+  };
+  auto hooked = model->run_with_hooks(tokens, {{"hook_embed", swap}});
+  expect_close("hook_embed replaced by other tokens' embedding", hooked, model->forward(other), kRtol);
+  EXPECT_GT(tlens::testing::max_abs_diff(hooked, model->forward(tokens)), 1e-2);
+}
+
+TEST(Hooks, NestedScopesRemoveExactlyTheirOwnHooks) {
+  auto model = tiny_model(2);
+  auto tokens = tiny_tokens();
+  std::map<std::string, int> counts;
+  {
+    auto outer = model->hooks({{"blocks.0.hook_resid_pre", counter(counts)}});
+    EXPECT_EQ(model->num_hooks(), 1u);
+    {
+      auto inner = model->hooks({{"blocks.0.hook_resid_pre", counter(counts)},
+                                 {"blocks.1.hook_resid_pre", counter(counts)}});
+      EXPECT_EQ(model->num_hooks(), 3u);
+      model->forward(tokens);
+      EXPECT_EQ(counts["blocks.0.hook_resid_pre"], 2);
+      EXPECT_EQ(counts["blocks.1.hook_resid_pre"], 1);
+    }
+    EXPECT_EQ(model->num_hooks(), 1u);
+    model->forward(tokens);
+    EXPECT_EQ(counts["blocks.0.hook_resid_pre"], 3);
+    EXPECT_EQ(counts["blocks.1.hook_resid_pre"], 1);
+  }
+  EXPECT_EQ(model->num_hooks(), 0u);
+}
+
+TEST(Hooks, ExceptionsInsideAScopeOrAHookStillRemoveTheHooks) {
+  auto model = tiny_model(2);
+  auto tokens = tiny_tokens();
+  EXPECT_THROW(
+      {
+        auto scope = model->hooks({{"blocks.0.hook_resid_pre", noop()}, {"hook_embed", noop()}});
+        EXPECT_EQ(model->num_hooks(), 2u);
+        throw std::runtime_error("user code failed");
+      },
+      std::runtime_error);
+  EXPECT_EQ(model->num_hooks(), 0u);
+
+  tlens::HookFn failing = [](const torch::Tensor&, const tlens::HookPoint&) -> std::optional<torch::Tensor> {
+    throw std::runtime_error("hook failed");
+  };
+  EXPECT_THROW(model->run_with_hooks(tokens, {{"hook_embed", noop()}, {"blocks.1.hook_resid_mid", failing}}),
+               std::runtime_error);
+  EXPECT_EQ(model->num_hooks(), 0u);
+  EXPECT_THROW(model->run_with_cache(tokens, tlens::CacheOptions(), tlens::ForwardOptions()) ,
+               std::runtime_error)
+      << "placeholder";  // replaced below
+}
+
+}  // namespace
