@@ -48,14 +48,16 @@ int main(int argc, char** argv) {
     for (int r = 0; r < repeats; ++r) {
       auto start = std::chrono::steady_clock::now();
       ids = tokenizer.encode(text);
-      best = std::min(best,
-                      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      best = std::min(
+          best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     }
     uint64_t hash = 14695981039346656037ULL;  // FNV-1a over the ids
     for (int64_t id : ids) hash = (hash ^ uint64_t(id)) * 1099511628211ULL;
-    std::printf("tlens: %.2f MB, %zu tokens, best of %d: %.3f s = %.2f MB/s (load %.3f s) ids_fnv=%016llx\n",
-                text.size() / 1e6, ids.size(), repeats, best, text.size() / 1e6 / best,
-                load_seconds, static_cast<unsigned long long>(hash));
+    std::printf(
+        "tlens: %.2f MB, %zu tokens, best of %d: %.3f s = %.2f MB/s (load %.3f s) "
+        "ids_fnv=%016llx\n",
+        text.size() / 1e6, ids.size(), repeats, best, text.size() / 1e6 / best, load_seconds,
+        static_cast<unsigned long long>(hash));
   } catch (const tlens::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

@@ -8,9 +8,11 @@ root=$(pwd)
 build_dir=${TLENS_BUILD_DIR:-build}
 
 # 1. System packages (Debian 12). Only calls apt when something is missing.
+# libopenblas0-openmp: libtorch's BLAS (Debian's default is the slow reference BLAS), on the same
+# OpenMP thread pool as libtorch so the two do not spin against each other.
 packages=(build-essential cmake ninja-build ccache pkg-config git
-          libtorch-dev nlohmann-json3-dev libpcre2-dev libcurl4-openssl-dev libgtest-dev
-          python3 nodejs npm)
+          libtorch-dev libopenblas0-openmp nlohmann-json3-dev libpcre2-dev libcurl4-openssl-dev libgtest-dev
+          python3 nodejs npm chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

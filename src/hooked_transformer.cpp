@@ -399,7 +399,8 @@ void HookedTransformerImpl::load_state_dict(const StateDict& sd) {
 
 std::string module_repr(const torch::nn::Module& module) {
   std::ostringstream head;
-  if (dynamic_cast<const torch::nn::ModuleListImpl*>(&module)) {
+  const bool is_list = dynamic_cast<const torch::nn::ModuleListImpl*>(&module) != nullptr;
+  if (is_list) {
     head << "ModuleList";
   } else {
     module.pretty_print(head);
@@ -423,8 +424,9 @@ std::string module_repr(const torch::nn::Module& module) {
   out << head.str() << "(\n";
   for (size_t i = 0; i < items.size();) {
     size_t j = i;
-    while (j + 1 < items.size() && items[j + 1].second == items[i].second) ++j;
-    if (j > i) {  // PyTorch folds runs of identical children
+    // PyTorch's ModuleList folds runs of identical children; other modules list each child.
+    while (is_list && j + 1 < items.size() && items[j + 1].second == items[i].second) ++j;
+    if (j > i) {
       out << "  (" << items[i].first << "-" << items[j].first << "): " << (j - i + 1) << " x "
           << indent(items[i].second) << "\n";
     } else {

@@ -19,9 +19,11 @@ std::string get_act_name(const std::string& name_in, std::optional<int64_t> laye
   static const std::regex shorthand("([a-z]+)(\\d+)([a-z]?.*)");
   std::smatch match;
   if (!layer && layer_type.empty() && std::regex_match(name, match, shorthand)) {
-    name = match[1];
-    layer = std::stoll(match[2]);
-    layer_type = match[3];
+    // Copy the groups out first: `match` points into `name`.
+    std::string short_name = match[1], short_layer = match[2], short_type = match[3];
+    name = short_name;
+    layer = std::stoll(short_layer);
+    layer_type = short_type;
   }
   static const std::map<std::string, std::string> name_aliases = {
       {"attn", "pattern"}, {"attn_logits", "attn_scores"}, {"key", "k"},

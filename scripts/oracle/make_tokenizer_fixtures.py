@@ -157,6 +157,7 @@ def main() -> int:
             "batches": [],
             "decode": [],
         }
+        pre_tokenizer = tok.backend_tokenizer.pre_tokenizer
         for text in TEXTS:
             ids = tok.encode(text)
             fixture["texts"].append({
@@ -165,6 +166,10 @@ def main() -> int:
                 "to_tokens": model.to_tokens(text)[0].tolist(),
                 "to_str_tokens": model.to_str_tokens(text),
                 "decoded": tok.decode(ids, clean_up_tokenization_spaces=False),
+                # The split pattern's words in vocabulary form (None where the text holds a
+                # special token, which HF cuts out before pre-tokenizing).
+                "pre_tokens": None if "<|endoftext|>" in text else [
+                    word for word, _ in pre_tokenizer.pre_tokenize_str(text)],
             })
         for raw in INVALID_UTF8:
             fixture["invalid_utf8"].append({

@@ -12,9 +12,11 @@
 #include <torch/torch.h>
 
 #include "tlens/cli/args.h"
+#include "tlens/cli/commands.h"
 #include "tlens/error.h"
 #include "tlens/hooked_transformer.h"
 #include "tlens/loading/torch_io.h"
+#include "tlens/runtime.h"
 #include "tlens/tokenizer/bpe.h"
 
 namespace {
@@ -34,6 +36,16 @@ commands:
                                                  logits and cached activations, by hook name
   tokenize  --model M [--no-bos] [--json] [--explain] TEXT
                                                  token ids and strings
+  predict   --model M [--top-k K] [--json] PROMPT the most likely next tokens
+  demo      [--model M] [--out DIR]               the seed notebook, cell by cell, with its views
+  attention --model M --layer L [--head H] --out FILE.html PROMPT
+                                                 attention patterns (one head, or all heads)
+  probs     --model M --out FILE.html PROMPT      probability of each actual next token (line plot)
+  bench     --model M [--batch B] [--pos P] [--cache none|all|REGEX] [--repeat R] [--json]
+                                                 median tokens/s and peak RSS of the forward
+  train     --out DIR --corpus FILE[,FILE...] [...]   train a small model (tlens train --help)
+  eval      --model M [--json]                    held-out loss, induction loss, head scores
+  models    [--json]                              the models tlens can load
 
 --model takes a checkpoint folder (config.json + model.safetensors) or a name: gpt2, gpt2-small,
 gpt2-medium, gpt2-large, gpt2-xl (Hugging Face cache, else downloaded unless HF_HUB_OFFLINE=1).
@@ -134,6 +146,34 @@ int cmd_tokenize(const Args& args) {
   return 0;
 }
 
+int cmd_predict(const Args& args) {
+  auto model = load_model(args);
+  torch::NoGradGuard no_grad;
+  const std::string prompt = args.text();
+  if (prompt.empty()) throw Error("tlens predict", "the prompt is empty", "pass the text to continue");
+  const int64_t k = args.integer("--top-k").value_or(5);
+  if (k < 1 || k > model->cfg.d_vocab)
+    throw Error("--top-k " + std::to_string(k), "must be in [1, d_vocab=" + std::to_string(model->cfg.d_vocab) + "]", "");
+  auto tokens = model->to_tokens(prompt);                  // [1, pos]
+  auto probs = model->forward(tokens)[0][-1].softmax(-1);  // [d_vocab]
+  auto best = probs.topk(k);
+  auto values = std::get<0>(best), indices = std::get<1>(best);
+  nlohmann::json out = nlohmann::json::array();
+  for (int64_t i = 0; i < k; ++i) {
+    int64_t id = indices[i].item<int64_t>();
+    out.push_back({{"token", id}, {"str", model->to_single_str_token(id)}, {"prob", values[i].item<double>()}});
+  }
+  if (args.flag("--json")) {
+    std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    return 0;
+  }
+  for (const auto& item : out)
+    std::cout << std::fixed << std::setprecision(4) << item["prob"].get<double>() << "  "
+              << std::setw(6) << item["token"].get<int64_t>() << "  "
+              << item["str"].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  return 0;
+}
+
 int run_command(int argc, char** argv) {
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" ||
       std::string(argv[1]) == "help") {
@@ -141,6 +181,14 @@ int run_command(int argc, char** argv) {
     return argc < 2 ? 1 : 0;
   }
   const std::string command = argv[1];
+  // Commands that parse their own options.
+  using Command = int (*)(int, char**);
+  const std::map<std::string, Command> commands = {
+      {"bench", tlens::cli::cmd_bench},         {"demo", tlens::cli::cmd_demo},
+      {"attention", tlens::cli::cmd_attention}, {"probs", tlens::cli::cmd_probs},
+      {"train", tlens::cli::cmd_train},         {"eval", tlens::cli::cmd_eval},
+      {"models", tlens::cli::cmd_models}};
+  if (auto it = commands.find(command); it != commands.end()) return it->second(argc, argv);
   const std::set<std::string> common_valued = {"--model", "--threads"};
   auto with = [&](std::set<std::string> extra) {
     extra.insert(common_valued.begin(), common_valued.end());
@@ -155,8 +203,11 @@ int run_command(int argc, char** argv) {
   } else if (command == "tokenize") {
     args = std::make_unique<Args>(argc, argv, 2, with({}),
                                   std::set<std::string>{"--no-bos", "--json", "--explain", "--help"});
+  } else if (command == "predict") {
+    args = std::make_unique<Args>(argc, argv, 2, with({"--top-k"}),
+                                  std::set<std::string>{"--json", "--no-processing", "--help"});
   } else {
-    std::string nearest = tlens::nearest_name(command, {"info", "run", "tokenize"});
+    std::string nearest = tlens::nearest_name(command, {"info", "run", "tokenize", "predict", "bench", "demo", "attention", "probs", "train", "eval", "models"});
     throw Error("tlens " + command, "is not a command",
                 nearest.empty() ? "run `tlens --help` for the commands" : "did you mean `tlens " + nearest + "`?");
   }
@@ -164,11 +215,12 @@ int run_command(int argc, char** argv) {
     std::cout << kUsage;
     return 0;
   }
-  int64_t threads = args->integer("--threads").value_or(std::max(1u, std::thread::hardware_concurrency()));
+  int64_t threads = args->integer("--threads").value_or(tlens::hardware_threads());
   if (threads < 1) throw Error("--threads", "must be >= 1", "");
-  torch::set_num_threads(static_cast<int>(threads));
+  tlens::configure_runtime(static_cast<int>(threads));
   if (command == "info") return cmd_info(*args);
   if (command == "run") return cmd_run(*args);
+  if (command == "predict") return cmd_predict(*args);
   return cmd_tokenize(*args);
 }
 

@@ -41,6 +41,26 @@ torch::Tensor AttentionImpl::project(const torch::Tensor& input, const torch::Te
   return out.view({input.size(0), input.size(1), H, dh});  // [batch, pos, head_index, d_head]
 }
 
+const AttentionImpl::PackedQKV& AttentionImpl::packed_qkv() {
+  std::vector<std::pair<const void*, uint32_t>> source;
+  for (const auto* t : {&W_Q, &W_K, &W_V, &b_Q, &b_K, &b_V})
+    source.emplace_back(t->data_ptr(), t->_version());
+  if (source != packed_.source || !packed_.W.defined()) {
+    const int64_t H = cfg_.n_heads, d = cfg_.d_model, dh = cfg_.d_head;
+    auto flat = [&](const torch::Tensor& W) { return W.permute({1, 0, 2}).reshape({d, H * dh}); };
+    packed_.W = torch::cat({flat(W_Q), flat(W_K), flat(W_V)}, 1);  // [d_model, 3 * head_index * d_head]
+    packed_.b = torch::cat({b_Q.reshape(-1), b_K.reshape(-1), b_V.reshape(-1)});  // [3 * head_index * d_head]
+    packed_.source = std::move(source);
+  }
+  return packed_;
+}
+
+const torch::Tensor& AttentionImpl::causal_mask(int64_t pos) {
+  if (!causal_mask_.defined() || causal_mask_.size(0) != pos)
+    causal_mask_ = torch::ones({pos, pos}, torch::dtype(torch::kBool)).triu(1);
+  return causal_mask_;
+}
+
 torch::Tensor AttentionImpl::forward(const torch::Tensor& query_input,
                                      const torch::Tensor& key_input,
                                      const torch::Tensor& value_input,
@@ -48,23 +68,37 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& query_input,
   const int64_t batch = query_input.size(0), pos = query_input.size(1);
   const int64_t H = cfg_.n_heads, dh = cfg_.d_head, d = cfg_.d_model;
 
-  auto q = hook_q->forward(project(query_input, W_Q, b_Q));  // [batch, pos, head_index, d_head]
-  auto k = hook_k->forward(project(key_input, W_K, b_K));    // [batch, pos, head_index, d_head]
-  auto v = hook_v->forward(project(value_input, W_V, b_V));  // [batch, pos, head_index, d_head]
+  torch::Tensor q, k, v;  // [batch, pos, head_index, d_head] each
+  const bool shared_input = query_input.is_same(key_input) && query_input.is_same(value_input);
+  if (shared_input && query_input.dim() == 3 && !torch::GradMode::is_enabled()) {
+    const auto& packed = packed_qkv();
+    // [batch, pos, 3, head_index, d_head]
+    auto qkv = torch::addmm(packed.b, query_input.reshape({batch * pos, d}), packed.W)
+                   .view({batch, pos, 3, H, dh});
+    q = qkv.select(2, 0);
+    k = qkv.select(2, 1);
+    v = qkv.select(2, 2);
+  } else {
+    q = project(query_input, W_Q, b_Q);
+    k = project(key_input, W_K, b_K);
+    v = project(value_input, W_V, b_V);
+  }
+  q = hook_q->forward(q);
+  k = hook_k->forward(k);
+  v = hook_v->forward(v);
 
   // batch query_pos head_index d_head, batch key_pos head_index d_head
   //   -> batch head_index query_pos key_pos
-  auto scores = torch::matmul(q.permute({0, 2, 1, 3}), k.permute({0, 2, 3, 1})) / attn_scale_;
+  // (q / scale) @ k: scaling q ([batch, pos, head_index, d_head]) is cheaper than scaling the
+  // scores ([batch, head_index, pos, pos]), and exact for GPT-2's power-of-two scale of 8.
+  auto scores = torch::matmul((q / attn_scale_).permute({0, 2, 1, 3}), k.permute({0, 2, 3, 1}));
 
-  const int64_t key_pos = k.size(1);
-  // [query_pos, key_pos]: key_pos <= query_pos
-  auto allowed = torch::ones({pos, key_pos}, torch::dtype(torch::kBool)).tril();
+  torch::Tensor masked = causal_mask(pos);  // [query_pos, key_pos]
   if (attention_mask) {
-    // [batch, 1, query_pos, key_pos]: causal and the key is a real token
-    allowed = allowed.unsqueeze(0) & attention_mask->to(torch::kBool).unsqueeze(1);
-    allowed = allowed.unsqueeze(1);
+    // [batch, 1, query_pos, key_pos]: in the future, or the key is a pad
+    masked = (masked.unsqueeze(0) | (*attention_mask == 0).unsqueeze(1)).unsqueeze(1);
   }
-  scores = scores.masked_fill(allowed.logical_not(), -std::numeric_limits<float>::infinity());
+  scores.masked_fill_(masked, -std::numeric_limits<float>::infinity());  // scores is our own
   scores = hook_attn_scores->forward(scores);  // [batch, head_index, query_pos, key_pos]
 
   auto pattern = torch::softmax(scores, -1);  // [batch, head_index, query_pos, key_pos]

@@ -588,9 +588,23 @@ std::string download_from_hub(const std::string& repo_id, const std::vector<std:
   }
 }
 
+std::string shipped_models_dir() {
+  std::string dir = environment("TLENS_MODELS");
+  if (!dir.empty()) return expand_user(dir);
+#ifdef TLENS_MODELS_DIR
+  return TLENS_MODELS_DIR;
+#else
+  return "models";
+#endif
+}
+
 std::string resolve_model(const std::string& name_or_path) {
   std::error_code error;
   if (!name_or_path.empty() && fs::is_directory(name_or_path, error)) return name_or_path;
+  if (!name_or_path.empty() && name_or_path.find('/') == std::string::npos) {
+    fs::path shipped = fs::path(shipped_models_dir()) / name_or_path;
+    if (fs::exists(shipped / "config.json", error)) return shipped.string();
+  }
   std::string official = official_model_name(name_or_path);
   if (official.empty()) {
     const std::string folder_hint = "or pass a folder holding config.json and model.safetensors";

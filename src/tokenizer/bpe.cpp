@@ -4,6 +4,7 @@
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <array>
@@ -16,7 +17,6 @@
 #include <nlohmann/json.hpp>
 #include <queue>
 #include <sstream>
-#include <sys/stat.h>
 #include <unordered_map>
 
 #include "tlens/error.h"
@@ -185,7 +185,7 @@ class MergeTable {
       size_t i = slot_of(key);
       while (slots_[i].key != kEmpty && slots_[i].key != key) i = (i + 1) & mask_;
       slots_[i] = Slot{key, {int32_t(rank), merged}};  // a repeated pair: the last line wins
-    }                                                  // (as HF, encoder.py and the JS do)
+    }  // (as HF, encoder.py and the JS do)
   }
 
   Merge find(int32_t left, int32_t right) const {
@@ -222,6 +222,7 @@ class WordCache {
  public:
   static constexpr size_t kMaxSlots = size_t{1} << 17;
   static constexpr size_t kMaxWordBytes = 256;  // longer words are rare; not worth keeping
+  static constexpr size_t kMaxPooledIds = size_t{1} << 22;  // 16 MB of ids at most
 
   // Ids of `word`, or nullptr.
   const int32_t* find(std::string_view word, uint64_t hash, uint32_t& length) const {
@@ -238,6 +239,7 @@ class WordCache {
 
   void insert(std::string_view word, uint64_t hash, const int32_t* ids, uint32_t length) {
     if (word.size() > kMaxWordBytes) return;
+    if (pool_.size() + length > kMaxPooledIds) clear();
     if ((used_ + 1) * 4 > slots_.size() * 3) grow_or_clear();
     size_t i = hash & mask_;
     while (slots_[i].key.data() != nullptr) i = (i + 1) & mask_;
@@ -253,6 +255,12 @@ class WordCache {
     uint32_t begin;
     uint32_t length;
   };
+
+  void clear() {
+    std::fill(slots_.begin(), slots_.end(), Slot{});
+    pool_.clear();
+    used_ = 0;
+  }
 
   void grow_or_clear() {
     size_t capacity = slots_.empty() ? 1024 : slots_.size() * 2;
@@ -340,8 +348,8 @@ class SplitRegex {
       if (rc < 0) {
         PCRE2_UCHAR message[256];
         pcre2_get_error_message(rc, message, sizeof(message));
-        throw Error("GPT-2 split pattern", std::string("PCRE2 match failed: ") +
-                                               reinterpret_cast<char*>(message));
+        throw Error("GPT-2 split pattern",
+                    std::string("PCRE2 match failed: ") + reinterpret_cast<char*>(message));
       }
       PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(data.get());
       size_t begin = ovector[0], end = ovector[1];
@@ -408,10 +416,10 @@ std::string join_path(const std::string& dir, const std::string& name) {
 // The tokenizer's tables.
 // ---------------------------------------------------------------------------------------------
 struct Tokenizer::Impl {
-  std::vector<std::string> vocab_form;                    // id -> "Ġgazed" ("" for a gap)
-  std::vector<std::string> bytes;                         // id -> " gazed"
-  std::unordered_map<std::string, int32_t> vocab_index;   // "Ġgazed" -> id
-  std::array<int32_t, 256> byte_token{};                  // byte -> its one-byte token
+  std::vector<std::string> vocab_form;                   // id -> "Ġgazed" ("" for a gap)
+  std::vector<std::string> bytes;                        // id -> " gazed"
+  std::unordered_map<std::string, int32_t> vocab_index;  // "Ġgazed" -> id
+  std::array<int32_t, 256> byte_token{};                 // byte -> its one-byte token
   MergeTable merges;
   std::vector<std::pair<std::string, int64_t>> specials;  // (content, id), by id
   SplitRegex split;
@@ -426,8 +434,7 @@ struct Tokenizer::Impl {
   void merge_word(std::string_view word, std::vector<int32_t>& out) const;
   void merge_short_word(std::string_view word, std::vector<int32_t>& out) const;
   void merge_long_word(std::string_view word, std::vector<int32_t>& out) const;
-  int32_t id_of_vocab_form(const std::string& token, const std::string& source,
-                           size_t line) const;
+  int32_t id_of_vocab_form(const std::string& token, const std::string& source, size_t line) const;
 };
 
 Tokenizer::Impl::Impl(const std::vector<std::pair<std::string, int64_t>>& vocab,
@@ -456,8 +463,7 @@ Tokenizer::Impl::Impl(const std::vector<std::pair<std::string, int64_t>>& vocab,
     append_utf8(single, table.to_unicode[b]);
     auto it = vocab_index.find(single);
     if (it == vocab_index.end()) {
-      throw Error(vocab_source,
-                  "no token for byte " + std::to_string(b) + " ('" + single + "')",
+      throw Error(vocab_source, "no token for byte " + std::to_string(b) + " ('" + single + "')",
                   "a byte-level BPE vocabulary has all 256 one-byte tokens; is this GPT-2's?");
     }
     byte_token[b] = it->second;
@@ -477,8 +483,9 @@ int32_t Tokenizer::Impl::id_of_vocab_form(const std::string& token, const std::s
                                           size_t merge_index) const {
   auto it = vocab_index.find(token);
   if (it == vocab_index.end()) {
-    throw Error(source, "merge #" + std::to_string(merge_index + 1) + " uses '" + token +
-                            "', which is not in the vocabulary",
+    throw Error(source,
+                "merge #" + std::to_string(merge_index + 1) + " uses '" + token +
+                    "', which is not in the vocabulary",
                 "the vocabulary and merges files must come from the same tokenizer");
   }
   return it->second;
@@ -595,8 +602,8 @@ namespace {
 std::vector<std::pair<std::string, int64_t>> vocab_from_json(const nlohmann::json& json,
                                                              const std::string& source) {
   if (!json.is_object()) {
-    throw Error(source, std::string("expected a JSON object of token -> id, found ") +
-                            json.type_name());
+    throw Error(source,
+                std::string("expected a JSON object of token -> id, found ") + json.type_name());
   }
   std::vector<std::pair<std::string, int64_t>> vocab;
   vocab.reserve(json.size());
@@ -673,21 +680,24 @@ std::string folder_name(const std::string& dir) {
 
 }  // namespace
 
-Tokenizer::Tokenizer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {
+Tokenizer::Tokenizer(std::unique_ptr<Impl> impl) {
   // GPT-2's only special token serves as BOS, EOS and pad (TransformerLens sets pad = EOS).
-  auto it = impl_->vocab_index.find("<|endoftext|>");
-  if (it != impl_->vocab_index.end()) {
+  auto it = impl->vocab_index.find("<|endoftext|>");
+  if (it != impl->vocab_index.end()) {
     bos_token_id_ = eos_token_id_ = pad_token_id_ = it->second;
     bool listed = false;
-    for (const auto& special : impl_->specials) listed = listed || special.second == it->second;
-    if (!listed) impl_->specials.emplace_back("<|endoftext|>", it->second);
+    for (const auto& special : impl->specials) listed = listed || special.second == it->second;
+    if (!listed) impl->specials.emplace_back("<|endoftext|>", it->second);
   }
-  std::sort(impl_->specials.begin(), impl_->specials.end(),
+  std::sort(impl->specials.begin(), impl->specials.end(),
             [](const auto& a, const auto& b) { return a.second < b.second; });
   // Added tokens decode to their content as written (HF), not through the byte table.
-  for (const auto& [content, id] : impl_->specials) impl_->bytes[id] = content;
+  for (const auto& [content, id] : impl->specials) impl->bytes[id] = content;
+  impl_ = std::move(impl);
 }
 
+Tokenizer::Tokenizer(const Tokenizer&) = default;
+Tokenizer& Tokenizer::operator=(const Tokenizer&) = default;
 Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
 Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 Tokenizer::~Tokenizer() = default;
@@ -730,13 +740,16 @@ Tokenizer Tokenizer::from_directory(const std::string& dir) {
     auto impl = std::make_unique<Impl>(vocab, merges, tokenizer_json, tokenizer_json);
     impl->specials = specials;
     tokenizer.emplace(Tokenizer(std::move(impl)));
-  } else if (file_exists(join_path(dir, "vocab.json")) && file_exists(join_path(dir, "merges.txt"))) {
+  } else if (file_exists(join_path(dir, "vocab.json")) &&
+             file_exists(join_path(dir, "merges.txt"))) {
     tokenizer.emplace(from_files(join_path(dir, "vocab.json"), join_path(dir, "merges.txt")));
-  } else if (file_exists(join_path(dir, "encoder.json")) && file_exists(join_path(dir, "vocab.bpe"))) {
+  } else if (file_exists(join_path(dir, "encoder.json")) &&
+             file_exists(join_path(dir, "vocab.bpe"))) {
     tokenizer.emplace(from_files(join_path(dir, "encoder.json"), join_path(dir, "vocab.bpe")));
   } else {
-    throw Error(dir, "no tokenizer files: expected tokenizer.json, vocab.json + merges.txt "
-                     "(Hugging Face) or encoder.json + vocab.bpe (OpenAI)",
+    throw Error(dir,
+                "no tokenizer files: expected tokenizer.json, vocab.json + merges.txt "
+                "(Hugging Face) or encoder.json + vocab.bpe (OpenAI)",
                 "run scripts/setup.sh to fetch GPT-2's vocabulary into third_party/assets/gpt2");
   }
   tokenizer->name_or_path = folder_name(dir);
@@ -829,10 +842,10 @@ std::string Tokenizer::decode(const std::vector<int64_t>& ids) const {
   std::string joined;
   for (int64_t id : ids) {
     if (id < 0 || id >= vocab_size() || impl_->vocab_form[id].empty()) {
-      throw Error("token id " + std::to_string(id),
-                  "not in the vocabulary (ids run from 0 to " + std::to_string(vocab_size() - 1) +
-                      ")",
-                  "tokens must come from this tokenizer");
+      throw Error(
+          "token id " + std::to_string(id),
+          "not in the vocabulary (ids run from 0 to " + std::to_string(vocab_size() - 1) + ")",
+          "tokens must come from this tokenizer");
     }
     joined += impl_->bytes[id];
   }
@@ -897,9 +910,8 @@ std::vector<std::string> Tokenizer::pre_tokenize(const std::string& text) const 
         found_length = special.first.size();
       }
     }
-    std::string_view chunk = view.substr(position, found == std::string_view::npos
-                                                       ? std::string_view::npos
-                                                       : found - position);
+    std::string_view chunk = view.substr(
+        position, found == std::string_view::npos ? std::string_view::npos : found - position);
     impl_->split.for_each_word(chunk, [&](size_t begin, size_t end) {
       words.emplace_back(chunk.substr(begin, end - begin));
     });
@@ -951,9 +963,9 @@ std::vector<std::string> Tokenizer::explain(const std::string& text) const {
         }
       }
       symbols.swap(next);
-      lines.push_back("  merge #" + std::to_string(step) + " '" + impl.vocab_form[left] +
-                      "' + '" + impl.vocab_form[right] + "' (rank " + std::to_string(best_rank) +
-                      ") -> " + show(symbols));
+      lines.push_back("  merge #" + std::to_string(step) + " '" + impl.vocab_form[left] + "' + '" +
+                      impl.vocab_form[right] + "' (rank " + std::to_string(best_rank) + ") -> " +
+                      show(symbols));
     }
     std::string ids;
     for (int32_t id : symbols) ids += (ids.empty() ? "" : ", ") + std::to_string(id);
@@ -967,9 +979,8 @@ std::vector<std::string> Tokenizer::explain(const std::string& text) const {
 // ---------------------------------------------------------------------------------------------
 std::string Tokenizer::id_to_token(int64_t id) const {
   if (id < 0 || id >= vocab_size() || impl_->vocab_form[id].empty()) {
-    throw Error("token id " + std::to_string(id),
-                "not in the vocabulary (ids run from 0 to " + std::to_string(vocab_size() - 1) +
-                    ")");
+    throw Error("token id " + std::to_string(id), "not in the vocabulary (ids run from 0 to " +
+                                                      std::to_string(vocab_size() - 1) + ")");
   }
   return impl_->vocab_form[id];
 }
@@ -1012,15 +1023,14 @@ std::string Tokenizer::repr() const {
   auto quoted = [&](int64_t id) {
     return id >= 0 ? "'" + impl_->vocab_form[id] + "'" : std::string("None");
   };
-  std::string out = "Tokenizer(name_or_path='" + name_or_path +
-                    "', vocab_size=" + std::to_string(vocab_size()) +
-                    ", model_max_length=" + std::to_string(model_max_length) +
-                    ", padding_side='right', truncation_side='right', special_tokens={"
-                    "'bos_token': " + quoted(bos_token_id_) +
-                    ", 'eos_token': " + quoted(eos_token_id_) +
-                    ", 'unk_token': " + quoted(eos_token_id_) +
-                    ", 'pad_token': " + quoted(pad_token_id_) +
-                    "}, clean_up_tokenization_spaces=False), added_tokens_decoder={\n";
+  std::string out =
+      "Tokenizer(name_or_path='" + name_or_path + "', vocab_size=" + std::to_string(vocab_size()) +
+      ", model_max_length=" + std::to_string(model_max_length) +
+      ", padding_side='right', truncation_side='right', special_tokens={"
+      "'bos_token': " +
+      quoted(bos_token_id_) + ", 'eos_token': " + quoted(eos_token_id_) +
+      ", 'unk_token': " + quoted(eos_token_id_) + ", 'pad_token': " + quoted(pad_token_id_) +
+      "}, clean_up_tokenization_spaces=False), added_tokens_decoder={\n";
   for (const auto& [content, id] : impl_->specials) {
     out += "\t" + std::to_string(id) + ": AddedToken(\"" + content + "\", special=True),\n";
   }

@@ -35,7 +35,8 @@ inline torch::Tensor abs_diff(const torch::Tensor& actual, const torch::Tensor& 
   auto e = expected.detach().to(torch::kCPU).to(torch::kDouble);
   auto diff = (a - e).abs();
   diff = torch::where(a == e, torch::zeros_like(diff), diff);
-  return torch::nan_to_num(diff, std::numeric_limits<double>::infinity());
+  const double inf = std::numeric_limits<double>::infinity();
+  return torch::nan_to_num(diff, inf, inf);
 }
 
 inline double max_abs_diff(const torch::Tensor& actual, const torch::Tensor& expected) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -211,6 +212,32 @@ TEST_P(Gpt2Parity, StopAtLayerZeroAndStartAtLayerOne) {
                               tlens::ForwardOptions().start_at_layer(1))
                     .logits;
   expect_close("start1.logits", logits, oracle["start1.logits"], kRtol);
+}
+
+// The comparison itself can fail: a difference just over the tolerance, a NaN, an infinity on
+// one side only, and a shape mismatch are all caught and named.
+TEST(ExpectClose, CatchesDifferencesNaNsInfinitiesAndShapes) {
+  Oracle oracle(fixture_dir("a"));
+  auto expected = oracle["processed.logits"];
+  const double tolerance = kRtol * tolerance_scale(expected);
+  auto off = expected.clone();
+  off[1][3][5] += 1.5 * tolerance;
+  EXPECT_NONFATAL_FAILURE(expect_close("logits (perturbed)", off, expected, kRtol),
+                          "logits (perturbed): max_abs_diff");
+  auto nan = expected.clone();
+  nan[0][0][0] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_NONFATAL_FAILURE(expect_close("logits (NaN)", nan, expected, kRtol), "[0, 0, 0]");
+  auto scores = oracle["processed.blocks.0.attn.hook_attn_scores"];  // -inf above the diagonal
+  EXPECT_EQ(expect_close("scores vs themselves", scores, scores, kRtol), 0.0);
+  auto unmasked = scores.clone();
+  unmasked[0][0][0][1] = 0.0f;
+  EXPECT_NONFATAL_FAILURE(expect_close("scores (unmasked)", unmasked, scores, kRtol), "[0, 0, 0, 1]");
+  EXPECT_NONFATAL_FAILURE(expect_close("logits (sliced)", expected.narrow(1, 0, 3), expected, kRtol),
+                          "shape");
+  // Within the tolerance passes.
+  auto close = expected.clone();
+  close[1][3][5] += 0.5 * tolerance;
+  EXPECT_LE(expect_close("logits (close)", close, expected, kRtol), tolerance);
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, Gpt2Parity, ::testing::Values("a", "b", "c"),

@@ -13,13 +13,14 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
+#include <thread>
 
 #include "test_paths.h"
 #include "tlens/error.h"
@@ -69,6 +70,21 @@ std::string repeat(const std::string& piece, size_t times) {
   return out;
 }
 
+// " gazed" -> "Ġgazed".
+std::string vocab_form(const std::string& bytes) {
+  std::string out;
+  for (char c : bytes) {
+    char32_t cp = tlens::byte_to_unicode(static_cast<uint8_t>(c));  // < U+0144
+    if (cp < 0x80) {
+      out += char(cp);
+    } else {
+      out += char(0xC0 | (cp >> 6));
+      out += char(0x80 | (cp & 0x3F));
+    }
+  }
+  return out;
+}
+
 Ids from_run_lengths(const nlohmann::json& runs) {
   Ids ids;
   for (const auto& run : runs) ids.insert(ids.end(), run[1].get<size_t>(), run[0].get<int64_t>());
@@ -80,8 +96,7 @@ std::string first_difference(const Ids& got, const Ids& want, const Tokenizer& t
   size_t i = 0;
   while (i < got.size() && i < want.size() && got[i] == want[i]) ++i;
   std::ostringstream out;
-  out << "lengths " << got.size() << " vs " << want.size() << ", first difference at " << i
-      << ":";
+  out << "lengths " << got.size() << " vs " << want.size() << ", first difference at " << i << ":";
   for (size_t k = i; k < i + 6 && k < got.size(); ++k) {
     out << " got " << got[k] << " '" << tokenizer.id_to_token(got[k]) << "'";
   }
@@ -100,19 +115,19 @@ TEST(BpeSeed, HulloMyNameIs) {
   auto batch = gpt2().tokenize_batch({"Hullo, my name is"}, /*prepend_bos=*/true);
   ASSERT_EQ(batch.ids.size(), 1u);
   EXPECT_EQ(batch.ids[0], (Ids{50256, 39, 724, 78, 11, 616, 1438, 318}));
-  EXPECT_EQ(str_tokens(gpt2(), batch.ids[0]),
-            (std::vector<std::string>{"<|endoftext|>", "H", "ull", "o", ",", " my", " name",
-                                      " is"}));
+  EXPECT_EQ(
+      str_tokens(gpt2(), batch.ids[0]),
+      (std::vector<std::string>{"<|endoftext|>", "H", "ull", "o", ",", " my", " name", " is"}));
   EXPECT_EQ(batch.attention_mask[0], Ids(8, 1));
 }
 
 TEST(BpeSeed, QuomatarusStory) {
-  std::string text =
-      "This is a story about Quomatarus. When one day Quomatarus decided";
+  std::string text = "This is a story about Quomatarus. When one day Quomatarus decided";
   auto batch = gpt2().tokenize_batch({text}, true);
-  std::vector<std::string> expected = {
-      "<|endoftext|>", "This", " is", " a", " story", " about", " Qu", "om", "atar", "us", ".",
-      " When", " one", " day", " Qu", "om", "atar", "us", " decided"};
+  std::vector<std::string> expected = {"<|endoftext|>", "This", " is",  " a", " story", " about",
+                                       " Qu",           "om",   "atar", "us", ".",      " When",
+                                       " one",          " day", " Qu",  "om", "atar",   "us",
+                                       " decided"};
   EXPECT_EQ(batch.ids[0].size(), 19u);
   EXPECT_EQ(str_tokens(gpt2(), batch.ids[0]), expected);
   EXPECT_EQ(gpt2().decode(batch.ids[0]), "<|endoftext|>" + text);
@@ -123,14 +138,26 @@ TEST(BpeSeed, VocabSortedHeadAndTail) {
   ASSERT_EQ(vocab.size(), 50257u);
   std::vector<std::pair<std::string, int64_t>> head(vocab.begin(), vocab.begin() + 10);
   std::vector<std::pair<std::string, int64_t>> tail(vocab.end() - 10, vocab.end());
-  EXPECT_EQ(head, (std::vector<std::pair<std::string, int64_t>>{
-                      {"!", 0}, {"\"", 1}, {"#", 2}, {"$", 3}, {"%", 4},
-                      {"&", 5}, {"'", 6}, {"(", 7}, {")", 8}, {"*", 9}}));
-  EXPECT_EQ(tail, (std::vector<std::pair<std::string, int64_t>>{
-                      {"Ġ(/", 50247}, {"âĢ¦.\"", 50248}, {"Compar", 50249},
-                      {"Ġamplification", 50250}, {"ominated", 50251}, {"Ġregress", 50252},
-                      {"ĠCollider", 50253}, {"Ġinformants", 50254}, {"Ġgazed", 50255},
-                      {"<|endoftext|>", 50256}}));
+  EXPECT_EQ(head, (std::vector<std::pair<std::string, int64_t>>{{"!", 0},
+                                                                {"\"", 1},
+                                                                {"#", 2},
+                                                                {"$", 3},
+                                                                {"%", 4},
+                                                                {"&", 5},
+                                                                {"'", 6},
+                                                                {"(", 7},
+                                                                {")", 8},
+                                                                {"*", 9}}));
+  EXPECT_EQ(tail, (std::vector<std::pair<std::string, int64_t>>{{"Ġ(/", 50247},
+                                                                {"âĢ¦.\"", 50248},
+                                                                {"Compar", 50249},
+                                                                {"Ġamplification", 50250},
+                                                                {"ominated", 50251},
+                                                                {"Ġregress", 50252},
+                                                                {"ĠCollider", 50253},
+                                                                {"Ġinformants", 50254},
+                                                                {"Ġgazed", 50255},
+                                                                {"<|endoftext|>", 50256}}));
 }
 
 TEST(BpeSeed, ReprAndSpecialTokens) {
@@ -148,6 +175,19 @@ TEST(BpeSeed, ReprAndSpecialTokens) {
                            "50256: AddedToken(\"<|endoftext|>\""}) {
     EXPECT_NE(repr.find(part), std::string::npos) << part << " not in\n" << repr;
   }
+}
+
+TEST(BpeSeed, CopiesShareTablesAndEncodeConcurrently) {
+  Tokenizer copy = gpt2();
+  std::string text = "This is a story about Quomatarus. 日本語 😀 " + repeat("word ", 2000);
+  Ids want = gpt2().encode(text);
+  std::vector<Ids> got(4);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < got.size(); ++t) {
+    threads.emplace_back([&, t] { got[t] = (t % 2 ? copy : gpt2()).encode(text); });
+  }
+  for (auto& thread : threads) thread.join();
+  for (const Ids& ids : got) EXPECT_EQ(ids, want);
 }
 
 TEST(BpeSeed, VocabularyForm) {
@@ -207,6 +247,12 @@ TEST(BpeHuggingFace, EncodeToStrTokensAndDecode) {
               entry["to_str_tokens"].get<std::vector<std::string>>())
         << nlohmann::json(text).dump();
     EXPECT_EQ(gpt2().decode(ids), entry["decoded"].get<std::string>());
+    if (!entry["pre_tokens"].is_null()) {
+      std::vector<std::string> words;
+      for (const std::string& word : gpt2().pre_tokenize(text)) words.push_back(vocab_form(word));
+      EXPECT_EQ(words, entry["pre_tokens"].get<std::vector<std::string>>())
+          << nlohmann::json(text).dump();
+    }
     ++checked;
   }
   EXPECT_GT(checked, 200u);
@@ -238,8 +284,8 @@ TEST(BpeHuggingFace, PaddingAndBos) {
 
 TEST(BpeHuggingFace, TruncationToNCtx) {
   const auto& truncation = hf_fixture()["truncation"];
-  std::string text = repeat(truncation["text_repeat"].get<std::string>(),
-                            truncation["times"].get<size_t>());
+  std::string text =
+      repeat(truncation["text_repeat"].get<std::string>(), truncation["times"].get<size_t>());
   auto batch = gpt2().tokenize_batch({text}, true, "right", gpt2().model_max_length);
   EXPECT_EQ(batch.ids[0].size(), 1024u);
   EXPECT_EQ(batch.ids[0], truncation["ids"].get<Ids>());
@@ -259,11 +305,13 @@ TEST(BpeHuggingFace, DecodePartialUtf8ShowsReplacementCharacter) {
 // A million spaces (one pre-token), 100k newlines, a 100 kB word: exact, quick, no crash.
 TEST(BpeHuggingFace, LongRuns) {
   for (const auto& entry : hf_fixture()["long"]) {
-    std::string text = repeat(entry["text_repeat"].get<std::string>(), entry["times"].get<size_t>()) +
-                       entry["suffix"].get<std::string>();
+    std::string text =
+        repeat(entry["text_repeat"].get<std::string>(), entry["times"].get<size_t>()) +
+        entry["suffix"].get<std::string>();
     auto start = std::chrono::steady_clock::now();
     Ids ids = gpt2().encode(text);
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     Ids want = from_run_lengths(entry["ids_rle"]);
     EXPECT_TRUE(ids == want) << text.size() << " bytes: " << first_difference(ids, want, gpt2());
     EXPECT_EQ(gpt2().decode(ids), text);
@@ -320,9 +368,11 @@ std::vector<std::string> generated_documents() {
         "กขฃคฅฆงจฉชซฌญฎฏฐฑฒณดตถทธนบปผฝพฟภมยรฤลฦวศษสหฬอฮัิีึืุู่้๊๋ะาำเแโใไ",
         "აბგდევზთიკლმნოპჟრსტუფქღყშჩცძწჭხჯჰ",
         "가나다라마바사아자차카타파하한국어글ᄀᄁ나ᅢᆨᆩ",
-        "あいうえおかきくけこさしすせそたちつてとなにぬねのはひふへほまみむめもやゆよらりるれろわをんー",
+        "あいうえおかきくけこさしすせそたちつてとなにぬねのはひふへほまみむめもやゆよらりるれろわを"
+        "んー",
         "アイウエオカキクケコサシスセソタチツテトナニヌネノ",
-        "的一是不了人我在有他这中大来上国个到说们为子和你地出道也时年得就那要下以生会自着去之过家学对可里后小",
+        "的一是不了人我在有他这中大来上国个到说们为子和你地出道也时年得就那要下以生会自着去之过家学"
+        "对可里后小",
         "ሀሁሂሃሄህሆለሉሊላሌልሎ",
         "ăâđêôơưạảấầẩẫậắằẳẵặ",
         "𝐀𝐁𝐂𝑎𝑏𝑐𝔸𝔹",
@@ -331,27 +381,67 @@ std::vector<std::string> generated_documents() {
     for (const auto& alphabet : alphabets) out.push_back(split_characters(alphabet));
     return out;
   }();
-  const auto digits = split_characters("0123456789٠١٢٣٤٥٦٧٨٩०१२३४५६७८९０１２３４５６７８９½¼¾²³¹ⅠⅡⅢⅣⅫ①②③𝟎𝟏𝟐");
-  const auto marks = split_characters("\u0300\u0301\u0302\u0303\u0308\u030A\u0323\u0327\u0336\u0338\u20DD");
+  const auto digits =
+      split_characters("0123456789٠١٢٣٤٥٦٧٨٩०१२३४५६७८९０１２３４５６７８９½¼¾²³¹ⅠⅡⅢⅣⅫ①②③𝟎𝟏𝟐");
+  const auto marks =
+      split_characters("\u0300\u0301\u0302\u0303\u0308\u030A\u0323\u0327\u0336\u0338\u20DD");
   const auto punctuation = split_characters(
-      ".,;:!?-–—…'\"“”‘’«»()[]{}<>/\\|@#$%^&*+=~`_§¶†‡•©®™°±×÷€£¥₹\u180E\u200B\u200D\u00AD\x1C\x1F");
-  const std::vector<std::string> emoji = {"😀", "😂", "🥲", "👍🏽", "👨‍👩‍👧‍👦", "🇺🇸", "🇯🇵", "1️⃣", "❤️",
-                                          "🔥", "🚀", "🤖", "🧠", "✨", "🎉", "🙏🏿", "🏳️‍🌈", "👩🏻‍💻", "🫨"};
-  const std::vector<std::string> spaces = {" ", " ", " ", "  ", "\t", "\n", "\r\n", "\r", "\n\n",
-                                           "\v", "\f", "\u00A0", "\u2003", "\u3000", "\u2028",
+      ".,;:!?-–—…'\"“”‘’«»()[]{}<>/"
+      "\\|@#$%^&*+=~`_§¶†‡•©®™°±×÷€£¥₹\u180E\u200B\u200D\u00AD\x1C\x1F");
+  const std::vector<std::string> emoji = {"😀",
+                                          "😂",
+                                          "🥲",
+                                          "👍🏽",
+                                          "👨‍👩‍👧‍👦",
+                                          "🇺🇸",
+                                          "🇯🇵",
+                                          "1️⃣",
+                                          "❤️",
+                                          "🔥",
+                                          "🚀",
+                                          "🤖",
+                                          "🧠",
+                                          "✨",
+                                          "🎉",
+                                          "🙏🏿",
+                                          "🏳️‍🌈",
+                                          "👩🏻‍💻",
+                                          "🫨"};
+  const std::vector<std::string> spaces = {" ",      " ",      " ",      "  ",     "\t",
+                                           "\n",     "\r\n",   "\r",     "\n\n",   "\v",
+                                           "\f",     "\u00A0", "\u2003", "\u3000", "\u2028",
                                            "\u2029", "\u1680", "\u202F", "\u205F", "\u2009"};
-  const std::vector<std::string> english = {"I", "you", "we", "they", "he", "she", "it", "don",
-                                            "can", "won", "Bob", "O", "rock", "n", "JAMES", "the",
-                                            "cat", "isn", "shouldn", "y", "ma", "90", "tis"};
-  const std::vector<std::string> suffixes = {"'s", "'t", "'re", "'ve", "'m", "'ll", "'d", "'S",
-                                             "'T", "'RE", "'VE", "'LL", "n't", "'", "''", "'x",
+  const std::vector<std::string> english = {
+      "I",    "you", "we",    "they", "he",  "she", "it",      "don", "can", "won", "Bob", "O",
+      "rock", "n",   "JAMES", "the",  "cat", "isn", "shouldn", "y",   "ma",  "90",  "tis"};
+  const std::vector<std::string> suffixes = {"'s", "'t",  "'re",  "'ve", "'m",  "'ll", "'d", "'S",
+                                             "'T", "'RE", "'VE",  "'LL", "n't", "'",   "''", "'x",
                                              "’s", "'ss", "'lll", "'dd", "'mm", " 's", "''s"};
-  const std::vector<std::string> code = {
-      "x1 = 0x1F;", "y2=3.14e-10", "for (int i = 0; i < n; ++i) {", "}", "return a->b;",
-      "https://example.com/a/b?c=1&d=2#e", "user.name+tag@example.org", "/usr/lib/x86_64-linux-gnu",
-      "<div class=\"x\">", "</div>", "{\"key\": [1, 2, 3]}", "SELECT * FROM t WHERE a='b';",
-      "=====", "----", "....", "!!!", "???", "$$$", "#!/bin/sh", "C:\\\\Windows\\\\System32",
-      "v1.2.3-rc.4", "2024-01-31T12:34:56Z", "+1 (555) 123-4567", "\\u00e9", "&amp;&lt;"};
+  const std::vector<std::string> code = {"x1 = 0x1F;",
+                                         "y2=3.14e-10",
+                                         "for (int i = 0; i < n; ++i) {",
+                                         "}",
+                                         "return a->b;",
+                                         "https://example.com/a/b?c=1&d=2#e",
+                                         "user.name+tag@example.org",
+                                         "/usr/lib/x86_64-linux-gnu",
+                                         "<div class=\"x\">",
+                                         "</div>",
+                                         "{\"key\": [1, 2, 3]}",
+                                         "SELECT * FROM t WHERE a='b';",
+                                         "=====",
+                                         "----",
+                                         "....",
+                                         "!!!",
+                                         "???",
+                                         "$$$",
+                                         "#!/bin/sh",
+                                         "C:\\\\Windows\\\\System32",
+                                         "v1.2.3-rc.4",
+                                         "2024-01-31T12:34:56Z",
+                                         "+1 (555) 123-4567",
+                                         "\\u00e9",
+                                         "&amp;&lt;"};
 
   std::mt19937 engine(20240531);
   auto pick = [&](const auto& items) -> const auto& { return items[engine() % items.size()]; };
@@ -380,11 +470,20 @@ std::vector<std::string> generated_documents() {
         switch (kind) {
           case 0:  // multilingual words, numbers, emoji, punctuation
             switch (engine() % 8) {
-              case 0: text += number(); break;
-              case 1: text += pick(emoji); break;
-              case 2: text += pick(punctuation); break;
-              case 3: text += word(40); break;
-              default: text += word(10);
+              case 0:
+                text += number();
+                break;
+              case 1:
+                text += pick(emoji);
+                break;
+              case 2:
+                text += pick(punctuation);
+                break;
+              case 3:
+                text += word(40);
+                break;
+              default:
+                text += word(10);
             }
             text += engine() % 4 ? " " : pick(spaces);
             break;
@@ -464,11 +563,13 @@ TEST(BpeJavaScript, EveryIdMatchesTheNpmEncoder) {
   fs::path in = dir / "js_in.json", out = dir / "js_out.json";
   fs::remove(out);
   { std::ofstream(in, std::ios::binary) << nlohmann::json(documents).dump(); }
-  std::string command = "node '" + (fs::path(TLENS_SOURCE_DIR) / "tests/tools/gpt3_encoder_encode.js").string() +
-                        "' '" + module_dir.string() + "' '" + in.string() + "' '" + out.string() + "'";
+  std::string command =
+      "node '" + (fs::path(TLENS_SOURCE_DIR) / "tests/tools/gpt3_encoder_encode.js").string() +
+      "' '" + module_dir.string() + "' '" + in.string() + "' '" + out.string() + "'";
   auto start = std::chrono::steady_clock::now();
   ASSERT_EQ(std::system(command.c_str()), 0) << command << "\nhint: is node installed?";
-  double js_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double js_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   auto expected = nlohmann::json::parse(read_text(out)).get<std::vector<Ids>>();
   ASSERT_EQ(expected.size(), documents.size());
 
@@ -483,10 +584,11 @@ TEST(BpeJavaScript, EveryIdMatchesTheNpmEncoder) {
     }
     EXPECT_EQ(gpt2().decode(ids), documents[i]) << "document " << i;
   }
-  double cpp_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double cpp_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_EQ(mismatches, 0u) << "of " << documents.size() << " documents";
-  std::printf("%zu documents, %zu bytes, %zu tokens: node %.2f s, tlens %.3f s\n",
-              documents.size(), bytes, tokens, js_seconds, cpp_seconds);
+  std::printf("%zu documents, %zu bytes, %zu tokens: node %.2f s, tlens %.3f s\n", documents.size(),
+              bytes, tokens, js_seconds, cpp_seconds);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -503,7 +605,7 @@ TEST(BpeEdgeCases, EmptyString) {
 
 TEST(BpeEdgeCases, SanitizeUtf8ReplacesMaximalSubparts) {
   EXPECT_EQ(tlens::sanitize_utf8("ok ü 😀"), "ok ü 😀");
-  EXPECT_EQ(tlens::sanitize_utf8("\xF0\x9F\x98"), "\xEF\xBF\xBD");  // cut emoji: one U+FFFD
+  EXPECT_EQ(tlens::sanitize_utf8("\xF0\x9F\x98"), "\xEF\xBF\xBD");          // cut emoji: one U+FFFD
   EXPECT_EQ(tlens::sanitize_utf8("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");  // overlong: two
   EXPECT_EQ(tlens::sanitize_utf8("\xED\xA0\x80"), repeat("\xEF\xBF\xBD", 3));  // surrogate
   EXPECT_EQ(tlens::sanitize_utf8("a\xFF"), "a\xEF\xBF\xBD");
@@ -532,13 +634,14 @@ TEST(BpeEdgeCases, BadArguments) {
 // explain() runs (CJK sentences, digit strings and whitespace runs are such words).
 TEST(BpeEdgeCases, LongWordsMatchTheTextbookLoop) {
   std::vector<std::string> words = {
-      repeat("文字化け", 30), repeat("9", 130) + "1", repeat("ab", 200),
-      repeat("\t", 80), repeat("аб", 50), repeat("!?", 40) + ".", repeat("e\u0301", 40)};
+      repeat("文字化け", 30), repeat("9", 130) + "1", repeat("ab", 200),    repeat("\t", 80),
+      repeat("аб", 50),       repeat("!?", 40) + ".", repeat("e\u0301", 40)};
   for (const std::string& word : words) {
     auto lines = gpt2().explain(word);
     std::string want;
     for (const std::string& line : lines) {
-      if (line.rfind("  = [", 0) == 0) want += (want.empty() ? "" : ", ") + line.substr(5, line.size() - 6);
+      if (line.rfind("  = [", 0) == 0)
+        want += (want.empty() ? "" : ", ") + line.substr(5, line.size() - 6);
     }
     std::string got;
     for (int64_t id : gpt2().encode(word)) got += (got.empty() ? "" : ", ") + std::to_string(id);
@@ -547,8 +650,14 @@ TEST(BpeEdgeCases, LongWordsMatchTheTextbookLoop) {
 }
 
 TEST(BpeEdgeCases, RoundTripsValidUtf8) {
-  std::vector<std::string> texts = {"", " ", "\n\n", "Hello, world!", "<|endoftext|>a<|endoftext|>",
-                                    "e\u0301 😀👍🏽 日本語 ", "\x01\x7F", "     x     "};
+  std::vector<std::string> texts = {"",
+                                    " ",
+                                    "\n\n",
+                                    "Hello, world!",
+                                    "<|endoftext|>a<|endoftext|>",
+                                    "e\u0301 😀👍🏽 日本語 ",
+                                    "\x01\x7F",
+                                    "     x     "};
   for (const auto& entry : hf_fixture()["texts"]) texts.push_back(entry["text"].get<std::string>());
   for (const std::string& text : texts) EXPECT_EQ(gpt2().decode(gpt2().encode(text)), text);
 }
@@ -563,8 +672,8 @@ TEST(BpeEdgeCases, HugeSingleWordIsChunked) {
 
 TEST(BpeEdgeCases, HundredMegabyteLine) {
   // Prose-like words, no newline, 100 MB.
-  const std::vector<std::string> words = {" the", " tokenizer", " Quomatarus", ",", " 1234",
-                                          " naïve", " 日本", "'s", " —", " ", "  x"};
+  const std::vector<std::string> words = {
+      " the", " tokenizer", " Quomatarus", ",", " 1234", " naïve", " 日本", "'s", " —", " ", "  x"};
   std::string line;
   line.reserve(100'000'100);
   std::mt19937 engine(11);
@@ -642,11 +751,15 @@ TEST(BpeLoading, OpenAiLayoutAndTokenizerJsonAgree) {
   nlohmann::json vocab = tiny_vocab();
   vocab.erase("<|endoftext|>");
   nlohmann::json tokenizer_json = {
-      {"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", nlohmann::json::array({{"Ġ", "t"}, {"h", "e"}, {"Ġt", "he"}})}}},
+      {"model",
+       {{"type", "BPE"},
+        {"vocab", vocab},
+        {"merges", nlohmann::json::array({{"Ġ", "t"}, {"h", "e"}, {"Ġt", "he"}})}}},
       {"added_tokens",
        nlohmann::json::array({{{"id", 259}, {"content", "<|endoftext|>"}, {"special", true}}})}};
   write_text(hf / "tokenizer.json", tokenizer_json.dump());
-  write_text(hf / "tokenizer_config.json", R"({"model_max_length": 77, "eos_token": "<|endoftext|>"})");
+  write_text(hf / "tokenizer_config.json",
+             R"({"model_max_length": 77, "eos_token": "<|endoftext|>"})");
   Tokenizer a = Tokenizer::from_directory(openai.string());
   Tokenizer b = Tokenizer::from_directory(hf.string());
   for (const std::string text : {" the thee", "hehe<|endoftext|> the", "", "ünïcode"}) {
@@ -682,11 +795,13 @@ TEST(BpeLoading, ErrorsNameTheFile) {
     return "(no error)";
   };
   fs::path empty = scratch_dir("empty");
-  EXPECT_NE(message_of([&] { Tokenizer::from_directory(empty.string()); })
-                .find("expected tokenizer.json, vocab.json + merges.txt"),
+  EXPECT_NE(message_of([&] {
+              Tokenizer::from_directory(empty.string());
+            }).find("expected tokenizer.json, vocab.json + merges.txt"),
             std::string::npos);
-  EXPECT_NE(message_of([&] { Tokenizer::from_directory((empty / "nope").string()); })
-                .find("no such folder"),
+  EXPECT_NE(message_of([&] {
+              Tokenizer::from_directory((empty / "nope").string());
+            }).find("no such folder"),
             std::string::npos);
 
   fs::path corrupt = scratch_dir("corrupt");

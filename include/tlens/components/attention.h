@@ -9,6 +9,8 @@
 #pragma once
 
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
@@ -42,8 +44,20 @@ class AttentionImpl : public torch::nn::Module {
   // d_head]
   torch::Tensor project(const torch::Tensor& input, const torch::Tensor& W, const torch::Tensor& b);
 
+  // W_Q | W_K | W_V as one [d_model, 3 * head_index * d_head] matrix (and its bias), so inference
+  // runs one matmul for q, k and v. Rebuilt when a weight changes (its storage or version).
+  struct PackedQKV {
+    torch::Tensor W, b;
+    std::vector<std::pair<const void*, uint32_t>> source;  // (data_ptr, _version) per weight
+  };
+  const PackedQKV& packed_qkv();
+  // [query_pos, key_pos]: true where key_pos > query_pos (masked), cached per length
+  const torch::Tensor& causal_mask(int64_t pos);
+
   const HookedTransformerConfig& cfg_;
   double attn_scale_;
+  PackedQKV packed_;
+  torch::Tensor causal_mask_;
 };
 TORCH_MODULE(Attention);
 

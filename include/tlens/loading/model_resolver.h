@@ -40,7 +40,11 @@ std::string download_from_hub(const std::string& repo_id, const std::vector<std:
                               const std::vector<std::string>& optional_files = {},
                               const std::string& revision = "main");
 
-// A directory -> itself. A known name -> the cache snapshot, downloading when absent (not when
+// The folder of the models tlens ships (models/ in the source tree, each model a checkpoint
+// folder named by the model): $TLENS_MODELS, else the compiled-in <source>/models.
+std::string shipped_models_dir();
+
+// A directory -> itself. A shipped model's name -> its folder under shipped_models_dir(). A known name -> the cache snapshot, downloading when absent (not when
 // HF_HUB_OFFLINE=1). Anything else -> tlens::Error with the nearest known name as a hint.
 std::string resolve_model(const std::string& name_or_path);
 

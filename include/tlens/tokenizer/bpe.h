@@ -1,4 +1,5 @@
-// tlens::Tokenizer — GPT-2's byte-level BPE, id-for-id identical to Hugging Face's GPT2TokenizerFast.
+// tlens::Tokenizer — GPT-2's byte-level BPE, id-for-id identical to Hugging Face's
+// GPT2TokenizerFast.
 //
 //   auto dir = tlens::find_gpt2_vocab_dir();                      // third_party/assets/gpt2
 //   tlens::Tokenizer tokenizer = tlens::Tokenizer::from_directory(*dir);
@@ -7,8 +8,8 @@
 //   tokenizer.id_to_token(616);                // "Ġmy"  (vocabulary form, see below)
 //   auto batch = tokenizer.tokenize_batch({"Hi", "Hullo there"}, /*prepend_bos=*/true, "right",
 //                                         /*max_length=*/1024);
-//   // batch.ids            = {{50256, 17250, 50256, 50256}, {50256, 39, 724, 78, 612}}  (padded)
-//   // batch.attention_mask = {{1, 1, 0, 0},                 {1, 1, 1, 1, 1}}
+//   // batch.ids            = {{50256, 17250, 50256, 50256, 50256}, {50256, 39, 724, 78, 612}}
+//   // batch.attention_mask = {{1, 1, 0, 0, 0},                     {1, 1, 1, 1, 1}}
 //
 // How GPT-2 turns text into ids (the same three steps as OpenAI's encoder.py and HF):
 //  1. Special tokens: `<|endoftext|>` written in the text is cut out first and becomes its id
@@ -76,6 +77,9 @@ class Tokenizer {
   // vocab.json/encoder.json + merges.txt/vocab.bpe.
   static Tokenizer from_files(const std::string& vocab_path, const std::string& merges_path);
 
+  // Copies are cheap: they share the (immutable) tables.
+  Tokenizer(const Tokenizer&);
+  Tokenizer& operator=(const Tokenizer&);
   Tokenizer(Tokenizer&&) noexcept;
   Tokenizer& operator=(Tokenizer&&) noexcept;
   ~Tokenizer();
@@ -131,7 +135,7 @@ class Tokenizer {
   explicit Tokenizer(std::unique_ptr<Impl> impl);
   void encode_ordinary(std::string_view text, std::vector<int64_t>& out) const;
 
-  std::unique_ptr<Impl> impl_;
+  std::shared_ptr<const Impl> impl_;
   int64_t bos_token_id_ = -1;
   int64_t eos_token_id_ = -1;
   int64_t pad_token_id_ = -1;

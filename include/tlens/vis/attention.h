@@ -5,8 +5,8 @@
 //   std::vector<float> pattern(head.data_ptr<float>(), head.data_ptr<float>() + head.numel());
 //   tlens::vis::attention_pattern(str_tokens, pattern).save("l0h5.html");
 //
-//   // all heads of layer 5, named "H0".."H11"
-//   tlens::vis::attention_heads(str_tokens, all_heads /*[head, dest, src]*/, 12, {"H0", ..., "H11"});
+//   // all heads of layer 5, named "H0".."H11"; all_heads is [head, dest, src], flattened
+//   tlens::vis::attention_heads(str_tokens, all_heads, 12, head_names).save("l5.html");
 //
 // Colours follow CircuitsVis: a value v >= 0 is blue mixed with white by 1 - v/max_value (so
 // max_value is pure blue and 0 is white), v < 0 is red mixed the same way by v/min_value, and the

@@ -1,0 +1,9 @@
+// The seed notebook's walkthrough (examples/town_hall.cpp), shared by the example and `tlens demo`.
+#pragma once
+
+#include <ostream>
+#include <string>
+
+// Runs every cell for `model_name` (a folder or a name), printing what each cell shows to `out`
+// and writing the pictures to `out_dir`. Throws tlens::Error on bad input.
+int town_hall(const std::string& model_name, const std::string& out_dir, std::ostream& out);

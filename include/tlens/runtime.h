@@ -1,0 +1,16 @@
+// runtime: process-wide settings that decide CPU speed.
+//
+//   tlens::configure_runtime(/*threads=*/0);   // 0 = every core
+//
+// - One thread pool: libtorch's intra-op threads = `threads` (Debian's libtorch starts with 1).
+// - Memory reuse: glibc returns big freed buffers to the OS (munmap) and the next forward touches
+//   fresh pages again, ~12 us per 4 KiB page here. Raising the mmap and trim thresholds keeps
+//   freed activations in the heap, so every forward after the first reuses warm memory.
+#pragma once
+
+namespace tlens {
+
+void configure_runtime(int threads = 0);
+int hardware_threads();
+
+}  // namespace tlens

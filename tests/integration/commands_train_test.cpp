@@ -1,0 +1,86 @@
+// `tlens train`, `tlens eval` and `tlens models`, called in-process as main would call them.
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "tlens/cli/commands.h"
+#include "tlens/error.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Runs `command` with `args` and returns what it printed on stdout.
+std::string run(int (*command)(int, char**), std::vector<std::string> args) {
+  args.insert(args.begin(), "tlens");
+  std::vector<char*> argv;
+  for (auto& arg : args) argv.push_back(arg.data());
+  std::ostringstream captured;
+  auto* saved = std::cout.rdbuf(captured.rdbuf());
+  try {
+    int code = command(static_cast<int>(argv.size()), argv.data());
+    std::cout.rdbuf(saved);
+    EXPECT_EQ(code, 0);
+  } catch (...) {
+    std::cout.rdbuf(saved);
+    throw;
+  }
+  return captured.str();
+}
+
+TEST(CommandsTrain, ModelsListsShippedCacheAndHubNames) {
+  auto models = nlohmann::json::parse(run(tlens::cli::cmd_models, {"models", "--json"}));
+  bool shipped = false, hub = false;
+  for (const auto& m : models) {
+    shipped = shipped || (m["source"] == "shipped" && m["name"] == "tlens-induction-2l");
+    hub = hub || (m["source"] == "hub" && m["name"] == "gpt2-xl" && m["path"].is_null());
+    EXPECT_TRUE(m.contains("name") && m.contains("path") && m.contains("source")) << m.dump();
+  }
+  EXPECT_TRUE(shipped) << models.dump(1);
+  EXPECT_TRUE(hub) << models.dump(1);
+}
+
+TEST(CommandsTrain, EvalOfTheShippedModelMeetsItsThresholds) {
+  auto report = nlohmann::json::parse(
+      run(tlens::cli::cmd_eval, {"eval", "--model", "tlens-induction-2l", "--json", "--max-windows", "8"}));
+  EXPECT_LE(report["induction_loss"]["second_half"].get<double>(),
+            0.5 * report["induction_loss"]["first_half"].get<double>());
+  EXPECT_GE(report["best_induction_head"]["score"].get<double>(), 0.3);
+  EXPECT_EQ(report["head_scores"]["heads"].size(), 2u * 4u);
+  EXPECT_GT(report["heldout"]["windows"].get<int64_t>(), 0);
+  std::cout << report.dump(1) << "\n";
+}
+
+TEST(CommandsTrain, TrainErrorsAreActionable) {
+  const fs::path dir = fs::temp_directory_path() / ("tlens-cmd-train-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "empty.txt") << "\n";
+  auto expect_error = [&](std::vector<std::string> args, const std::string& words) {
+    try {
+      run(tlens::cli::cmd_train, args);
+      ADD_FAILURE() << "expected tlens::Error mentioning '" << words << "'";
+    } catch (const tlens::Error& e) {
+      EXPECT_NE(std::string(e.what()).find(words), std::string::npos) << e.what();
+    }
+  };
+  expect_error({"train", "--out", (dir / "m").string(), "--corpus", (dir / "empty.txt").string(), "--quiet"},
+               "empty");
+  expect_error({"train", "--out", (dir / "m").string(), "--corpus", (dir / "empty.txt").string(),
+                "--d-model", "100", "--n-heads", "3"},
+               "not divisible");
+  expect_error({"train", "--out", dir.string(), "--corpus", (dir / "empty.txt").string()}, "already exists");
+  expect_error({"train", "--out", (dir / "m").string()}, "--corpus");
+  expect_error({"train", "--out", (dir / "m").string(), "--corpus", "x", "--lr", "fast"}, "not a number");
+  fs::remove_all(dir);
+}
+
+}  // namespace
