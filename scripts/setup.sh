@@ -40,6 +40,7 @@ fi
 # 3. Build (ccache keeps rebuilds quick; precompiled headers need this sloppiness).
 export CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
+export CCACHE_BASEDIR=$root  # clones in other folders share the cache
 jobs=$(nproc)
 if [ ! -f "$build_dir/build.ninja" ]; then
   cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release ${TLENS_CMAKE_ARGS:-} >/dev/null

@@ -1,0 +1,133 @@
+// The `tlens` command as a user runs it: the real binary, its files and its errors.
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "test_paths.h"
+#include "tlens/hooked_transformer.h"
+#include "tlens/loading/safetensors.h"
+#include "tlens/loading/torch_io.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Result {
+  int code;
+  std::string out;  // stdout and stderr together
+};
+
+Result tlens_cli(const std::string& arguments, const std::string& env = "") {
+  std::string command = env + " " + TLENS_CLI + " " + arguments + " 2>&1";
+  Result result{-1, ""};
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) return result;
+  char buffer[4096];
+  size_t n;
+  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) result.out.append(buffer, n);
+  int status = pclose(pipe);
+  result.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+const std::string kModel = std::string(TLENS_FIXTURES) + "/gpt2_tiny_b";
+
+fs::path temp_dir() {
+  auto dir = fs::temp_directory_path() / ("tlens_cli_test_" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  return dir;
+}
+
+}  // namespace
+
+TEST(Cli, InfoPrintsTheConfigAndCounts) {
+  auto model = tlens::HookedTransformer::from_pretrained(kModel, tlens::FromPretrainedOptions().verbose(false));
+  auto r = tlens_cli("info --model " + kModel);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("HookedTransformerConfig:\n{'act_fn': 'gelu_new',"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("'n_params': " + std::to_string(model->cfg.n_params)), std::string::npos);
+  EXPECT_NE(r.out.find("n_params_total:            " + std::to_string(model->n_params_total())),
+            std::string::npos);
+  EXPECT_NE(r.out.find("'normalization_type': 'LNPre'"), std::string::npos);
+}
+
+TEST(Cli, RunWritesLogitsAndEveryHookAsTheLibraryComputesThem) {
+  auto out = temp_dir() / "run.safetensors";
+  auto r = tlens_cli("run --model " + kModel + " --tokens 5,17,200,3,3,9 --out " + out.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+
+  auto model = tlens::HookedTransformer::from_pretrained(kModel, tlens::FromPretrainedOptions().verbose(false));
+  torch::NoGradGuard no_grad;
+  auto tokens = torch::tensor({5, 17, 200, 3, 3, 9}, torch::kLong).unsqueeze(0);
+  auto [logits, cache] = model->run_with_cache(tokens);
+
+  auto file = tlens::safetensors::File::open(out.string());
+  auto written_logits = tlens::loading::load_tensor(file, "logits");
+  ASSERT_EQ(written_logits.sizes(), logits.sizes());
+  EXPECT_TRUE(torch::equal(written_logits, logits));
+  // every hook, under its TransformerLens name, batch dim kept, in execution order
+  auto keys = nlohmann::json::parse(file.metadata().at("cache_keys")).get<std::vector<std::string>>();
+  EXPECT_EQ(keys, cache.keys());
+  for (const auto& key : cache.keys()) {
+    auto written = tlens::loading::load_tensor(file, key);
+    EXPECT_EQ(written.sizes(), cache[key].sizes()) << key;
+    EXPECT_TRUE(torch::equal(written, cache[key].contiguous())) << key;
+  }
+  EXPECT_EQ(tlens::loading::load_tensor(file, "blocks.1.attn.hook_pattern").sizes(),
+            (std::vector<int64_t>{1, model->cfg.n_heads, 6, 6}));
+}
+
+TEST(Cli, RunNamesRegexCachesOnlyWhatItNames) {
+  auto out = temp_dir() / "names.safetensors";
+  auto r = tlens_cli("run --model " + kModel + " --tokens 1,2,3 --names 'blocks\\.0\\.attn\\..*' --out " +
+                     out.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto file = tlens::safetensors::File::open(out.string());
+  auto keys = nlohmann::json::parse(file.metadata().at("cache_keys")).get<std::vector<std::string>>();
+  EXPECT_EQ(keys, (std::vector<std::string>{"blocks.0.attn.hook_q", "blocks.0.attn.hook_k",
+                                            "blocks.0.attn.hook_v", "blocks.0.attn.hook_attn_scores",
+                                            "blocks.0.attn.hook_pattern", "blocks.0.attn.hook_z"}));
+}
+
+TEST(Cli, BadInputIsAClearErrorNeverACrash) {
+  auto out = (temp_dir() / "x.safetensors").string();
+  struct Case {
+    std::string arguments, env, expected;
+  };
+  std::vector<Case> cases = {
+      {"run --model /nonexistent/dir --tokens 1 --out " + out, "", "no such directory"},
+      {"run --model gpt-2 --tokens 1 --out " + out, "", "gpt2"},
+      {"run --model " + kModel + " --tokens 1,x --out " + out, "", "not an integer"},
+      {"run --model " + kModel + " --tokens 1,211 --out " + out, "", "[0, 211)"},
+      {"run --model " + kModel + " --tokens 1,-1 --out " + out, "", "[0, 211)"},
+      {"run --model " + kModel + " --tokens 1", "", "--out"},
+      {"run --model " + kModel + " --tokens 1 --out " + out + " --bogus", "", "not an option"},
+      {"frobnicate", "", "not a command"},
+      {"info --model gpt2", "HF_HUB_OFFLINE=1 HF_HUB_CACHE=" + (temp_dir() / "empty_cache").string(),
+       "offline"},
+  };
+  for (const auto& c : cases) {
+    auto r = tlens_cli(c.arguments, c.env);
+    EXPECT_NE(r.code, 0) << c.arguments << "\n" << r.out;
+    // one "error: ..." line (after the load message, if the model loaded), no crash
+    EXPECT_TRUE(r.out.rfind("error: ", 0) == 0 || r.out.find("\nerror: ") != std::string::npos)
+        << c.arguments << "\n" << r.out;
+    EXPECT_NE(r.out.find(c.expected), std::string::npos) << c.arguments << "\n" << r.out;
+  }
+}
+
+TEST(Cli, SequenceLongerThanNCtxIsRejected) {
+  std::string ids;
+  for (int i = 0; i < 25; ++i) ids += (i ? "," : "") + std::to_string(i);  // n_ctx is 24
+  auto r = tlens_cli("run --model " + kModel + " --tokens " + ids + " --out " +
+                     (temp_dir() / "long.safetensors").string());
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("n_ctx is 24"), std::string::npos) << r.out;
+}
