@@ -11,12 +11,16 @@ build_dir=${TLENS_BUILD_DIR:-build}
 # libopenblas0-openmp: libtorch's BLAS (Debian's default is the slow reference BLAS), on the same
 # OpenMP thread pool as libtorch so the two do not spin against each other.
 packages=(build-essential cmake ninja-build ccache pkg-config git
-          libtorch-dev libopenblas0-openmp nlohmann-json3-dev libpcre2-dev libcurl4-openssl-dev libgtest-dev
-          python3 nodejs npm chromium)
+          libtorch-dev libopenblas0-openmp nlohmann-json3-dev libpcre2-dev libcurl4-openssl-dev
+          libgtest-dev chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Tools that may come from elsewhere (a node or python of the image): only when absent.
+command -v python3 >/dev/null || missing+=(python3)
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 if [ "${TLENS_SKIP_APT:-0}" != 1 ] && [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
