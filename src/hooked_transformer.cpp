@@ -362,7 +362,7 @@ StateDict HookedTransformerImpl::state_dict() const {
   return sd;
 }
 
-void HookedTransformerImpl::load_state_dict(const StateDict& sd) {
+void HookedTransformerImpl::load_state_dict(const StateDict& sd, bool assign) {
   auto params = named_parameters();
   std::vector<std::string> missing, unexpected, wrong_shape;
   for (const auto& item : params) {
@@ -392,7 +392,14 @@ void HookedTransformerImpl::load_state_dict(const StateDict& sd) {
                 "processed weights (fold_ln) need normalization_type LNPre, unprocessed ones LN");
   }
   torch::NoGradGuard no_grad;
-  for (auto& item : params) item.value().copy_(sd.at(item.key()));
+  for (auto& item : params) {
+    const auto& value = sd.at(item.key());
+    if (assign && value.is_contiguous() && value.scalar_type() == item.value().scalar_type()) {
+      item.value().set_data(value);  // take the tensor's storage: no second copy of the weights
+    } else {
+      item.value().copy_(value);
+    }
+  }
 }
 
 // --- printing ---
@@ -490,7 +497,8 @@ HookedTransformer HookedTransformer::from_pretrained(const std::string& name_or_
   if (tokenizer) cfg.tokenizer_prepends_bos = false;
 
   HookedTransformer model(cfg, tokenizer);
-  model->load_state_dict(state_dict);
+  model->load_state_dict(state_dict, /*assign=*/true);
+  state_dict.clear();
   if (options.default_padding_side()) model->default_padding_side = *options.default_padding_side();
   model->eval();
   if (options.verbose())

@@ -171,9 +171,11 @@ class HookedTransformerImpl : public HookedRootModule {
 
   // TransformerLens names -> tensors ("blocks.0.attn.W_Q", ...).
   StateDict state_dict() const;
-  // Copies `state_dict` in. Every parameter must be present with its exact shape, and no extra
-  // keys may be given; the error lists missing, unexpected and mis-shaped keys.
-  void load_state_dict(const StateDict& state_dict);
+  // Copies `state_dict` in (with `assign`, the parameters take the given tensors' storage
+  // instead, as PyTorch's assign=True: no second copy while loading). Every parameter must be
+  // present with its exact shape, and no extra keys may be given; the error lists missing,
+  // unexpected and mis-shaped keys.
+  void load_state_dict(const StateDict& state_dict, bool assign = false);
 
   // The hook flags, as TransformerLens's set_use_* methods.
   void set_use_attn_result(bool value) { cfg.use_attn_result = value; }

@@ -14,6 +14,7 @@
 
 #include "tlens/cli/commands.h"
 #include "tlens/error.h"
+#include "tlens/loading/model_resolver.h"
 
 namespace fs = std::filesystem;
 
@@ -37,6 +38,10 @@ std::string run(int (*command)(int, char**), std::vector<std::string> args) {
   return captured.str();
 }
 
+bool shipped_model_present() {
+  return fs::exists(fs::path(tlens::loading::shipped_models_dir()) / "tlens-induction-2l" / "config.json");
+}
+
 TEST(CommandsTrain, ModelsListsShippedCacheAndHubNames) {
   auto models = nlohmann::json::parse(run(tlens::cli::cmd_models, {"models", "--json"}));
   bool shipped = false, hub = false;
@@ -45,11 +50,34 @@ TEST(CommandsTrain, ModelsListsShippedCacheAndHubNames) {
     hub = hub || (m["source"] == "hub" && m["name"] == "gpt2-xl" && m["path"].is_null());
     EXPECT_TRUE(m.contains("name") && m.contains("path") && m.contains("source")) << m.dump();
   }
-  EXPECT_TRUE(shipped) << models.dump(1);
+  EXPECT_EQ(shipped, shipped_model_present()) << models.dump(1);
   EXPECT_TRUE(hub) << models.dump(1);
 }
 
+TEST(CommandsTrain, TlensModelsOverridesTheShippedFolderAndNamesResolve) {
+  const fs::path dir = fs::temp_directory_path() / ("tlens-models-" + std::to_string(::getpid()));
+  fs::create_directories(dir / "my-model");
+  std::ofstream(dir / "my-model" / "config.json") << "{}";
+  fs::create_directories(dir / "not-a-model");
+  ::setenv("TLENS_MODELS", dir.c_str(), 1);
+  auto models = nlohmann::json::parse(run(tlens::cli::cmd_models, {"models", "--json"}));
+  ::unsetenv("TLENS_MODELS");
+  int shipped = 0;
+  for (const auto& m : models)
+    if (m["source"] == "shipped") {
+      ++shipped;
+      EXPECT_EQ(m["name"], "my-model");
+      EXPECT_EQ(m["path"], (dir / "my-model").string());
+    }
+  EXPECT_EQ(shipped, 1) << models.dump(1);
+  ::setenv("TLENS_MODELS", dir.c_str(), 1);
+  EXPECT_EQ(tlens::loading::resolve_model("my-model"), (dir / "my-model").string());
+  ::unsetenv("TLENS_MODELS");
+  fs::remove_all(dir);
+}
+
 TEST(CommandsTrain, EvalOfTheShippedModelMeetsItsThresholds) {
+  if (!shipped_model_present()) GTEST_SKIP() << "models/tlens-induction-2l is absent; run scripts/train_shipped_model.sh";
   auto report = nlohmann::json::parse(
       run(tlens::cli::cmd_eval, {"eval", "--model", "tlens-induction-2l", "--json", "--max-windows", "8"}));
   EXPECT_LE(report["induction_loss"]["second_half"].get<double>(),
