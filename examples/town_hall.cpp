@@ -20,9 +20,14 @@ namespace {
 
 // Python's repr of a list of strings / ints / floats, for printing like the notebook.
 std::string py_repr(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += (c == '\'' ? std::string("\\'") : c == '\n' ? std::string("\\n") : std::string(1, c));
-  return out + "'";
+  // Python quotes with ' unless the text holds a ' and no ".
+  const char quote = (s.find('\'') != std::string::npos && s.find('"') == std::string::npos) ? '"' : '\'';
+  std::string out(1, quote);
+  for (char c : s) {
+    if (c == quote || c == '\\') out += '\\';
+    out += (c == '\n') ? std::string("\\n") : std::string(1, c);
+  }
+  return out + quote;
 }
 template <typename T, typename F>
 std::string py_list(const std::vector<T>& items, F format) {
@@ -56,8 +61,8 @@ int town_hall(const std::string& model_name, const std::string& out_dir, std::os
   std::filesystem::create_directories(out_dir);
 
   out << "# Let's look at the model\n\n";
-  auto gpt2 = tlens::HookedTransformer::from_pretrained(model_name);  // In [45]
-  out << "Loaded pretrained model " << gpt2->cfg.model_name << " into HookedTransformer\n\n";
+  // In [45]; prints "Loaded pretrained model ... into HookedTransformer" (to stderr)
+  auto gpt2 = tlens::HookedTransformer::from_pretrained(model_name);
   out << *gpt2 << "\n\n";      // In [46]: gpt2
   out << gpt2->cfg << "\n\n";  // In [47]: gpt2.cfg
 

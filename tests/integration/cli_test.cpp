@@ -131,3 +131,47 @@ TEST(Cli, SequenceLongerThanNCtxIsRejected) {
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.out.find("n_ctx is 24"), std::string::npos) << r.out;
 }
+
+// The views' commands on the model tlens ships (it has a tokenizer).
+TEST(Cli, ViewCommandsWriteHtmlAndRejectBadInput) {
+  auto r = tlens_cli("models --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto models = nlohmann::json::parse(r.out.substr(r.out.find('[')));
+  std::string shipped;
+  for (const auto& m : models)
+    if (m["source"] == "shipped") shipped = m["name"];
+  ASSERT_FALSE(shipped.empty()) << r.out;
+  auto dir = temp_dir();
+  const std::string prompt = "\"In the beginning God created the heaven and the earth.\"";
+  r = tlens_cli("attention --model " + shipped + " --layer 1 --out " + (dir / "a.html").string() + " " + prompt);
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(fs::exists(dir / "a.html"));
+  r = tlens_cli("probs --model " + shipped + " --out " + (dir / "p.html").string() + " " + prompt);
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(fs::exists(dir / "p.html"));
+  r = tlens_cli("predict --model " + shipped + " --json --top-k 3 " + prompt);
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto predictions = nlohmann::json::parse(r.out.substr(r.out.find('[')));
+  ASSERT_EQ(predictions.size(), 3u);
+  EXPECT_GE(predictions[0]["prob"].get<double>(), predictions[1]["prob"].get<double>());
+
+  std::string long_prompt(5000, 'x');
+  for (size_t i = 1; i < long_prompt.size(); i += 2) long_prompt[i] = ' ';
+  struct Case {
+    std::string arguments, expected;
+  };
+  std::vector<Case> cases = {
+      {"attention --model " + shipped + " --layer 7 --out " + (dir / "x.html").string() + " " + prompt, "out of range"},
+      {"attention --model " + shipped + " --layer 0 --head 99 --out " + (dir / "x.html").string() + " " + prompt, "out of range"},
+      {"attention --model " + shipped + " --layer 0 --out " + (dir / "x.html").string(), "empty"},
+      {"probs --model " + shipped + " --out " + (dir / "x.html").string() + " \"" + long_prompt + "\"", "n_ctx"},
+      {"predict --model " + shipped + " \"\"", "empty"},
+  };
+  for (const auto& c : cases) {
+    r = tlens_cli(c.arguments);
+    EXPECT_NE(r.code, 0) << c.arguments << "\n" << r.out;
+    EXPECT_NE(r.out.find("error: "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(c.expected), std::string::npos) << c.arguments << "\n" << r.out;
+  }
+  EXPECT_FALSE(fs::exists(dir / "x.html"));
+}
