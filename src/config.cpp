@@ -69,6 +69,11 @@ void HookedTransformerConfig::finalize() {
           "unsupported '" + positional_embedding_type + "'", "tlens supports 'standard' (GPT-2)");
   require(attention_dir == "causal", "attention_dir", "unsupported '" + attention_dir + "'",
           "tlens supports causal attention");
+  // Fields TransformerLens has for other architectures; tlens computes GPT-2's forward only.
+  require(!parallel_attn_mlp, "parallel_attn_mlp", "is not supported", "tlens runs GPT-2 blocks");
+  require(!gated_mlp, "gated_mlp", "is not supported", "tlens runs GPT-2 MLPs");
+  require(!final_rms, "final_rms", "is not supported", "tlens uses LayerNorm");
+  require(!post_embedding_ln, "post_embedding_ln", "is not supported", "tlens runs GPT-2 blocks");
   n_params = n_layers * (4 * d_model * d_head * n_heads);
   if (!attn_only) n_params += n_layers * d_model * d_mlp * (gated_mlp ? 3 : 2);
 }
@@ -106,8 +111,20 @@ nlohmann::json HookedTransformerConfig::to_json() const {
           {"use_split_qkv_input", use_split_qkv_input},
           {"use_hook_mlp_in", use_hook_mlp_in},
           {"use_attn_in", use_attn_in},
+          {"use_hook_tokens", use_hook_tokens},
+          {"parallel_attn_mlp", parallel_attn_mlp},
+          {"gated_mlp", gated_mlp},
+          {"final_rms", final_rms},
+          {"post_embedding_ln", post_embedding_ln},
+          {"tokenizer_prepends_bos", tokenizer_prepends_bos},
+          {"init_mode", init_mode},
+          {"init_weights", init_weights},
           {"initializer_range", initializer_range},
           {"seed", seed},
+          {"dtype", dtype},
+          {"device", device},
+          {"n_devices", n_devices},
+          {"from_checkpoint", from_checkpoint},
           {"n_params", n_params}};
 }
 
@@ -141,8 +158,20 @@ HookedTransformerConfig HookedTransformerConfig::from_json(const nlohmann::json&
   get("use_split_qkv_input", cfg.use_split_qkv_input);
   get("use_hook_mlp_in", cfg.use_hook_mlp_in);
   get("use_attn_in", cfg.use_attn_in);
+  get("use_hook_tokens", cfg.use_hook_tokens);
+  get("parallel_attn_mlp", cfg.parallel_attn_mlp);
+  get("gated_mlp", cfg.gated_mlp);
+  get("final_rms", cfg.final_rms);
+  get("post_embedding_ln", cfg.post_embedding_ln);
+  get("tokenizer_prepends_bos", cfg.tokenizer_prepends_bos);
+  get("init_mode", cfg.init_mode);
+  get("init_weights", cfg.init_weights);
   get("initializer_range", cfg.initializer_range);
   get("seed", cfg.seed);
+  get("dtype", cfg.dtype);
+  get("device", cfg.device);
+  get("n_devices", cfg.n_devices);
+  get("from_checkpoint", cfg.from_checkpoint);
   cfg.finalize();
   return cfg;
 }
