@@ -1,6 +1,6 @@
 // ActivationCache: the activations a run_with_cache recorded, by TransformerLens hook name.
 //
-//   auto [logits, cache] = model->run_with_cache(tokens, {.remove_batch_dim = true});
+//   auto [logits, cache] = model->run_with_cache(tokens, tlens::CacheOptions().remove_batch_dim(true));
 //   cache["blocks.0.attn.hook_pattern"];     // exact name
 //   cache("pattern", 0);                     // shorthand, as cache["pattern", 0] in Python
 //   cache("pattern", 0, "attn");             // [head_index, query_pos, key_pos]

@@ -13,6 +13,7 @@
 #include "../parity/compare.h"
 #include "tlens/error.h"
 #include "tlens/hooked_transformer.h"
+#include "../tiny_config.h"
 
 namespace {
 
@@ -26,17 +27,7 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 
 // A tiny GPT-2 (LayerNorm, gelu_new) with every parameter random, LayerNorm weights around 1.
 tlens::HookedTransformer tiny_model(int64_t n_layers = 2, uint64_t seed = 0) {
-  tlens::HookedTransformerConfig cfg;
-  cfg.n_layers = n_layers;
-  cfg.d_model = 16;
-  cfg.n_heads = 2;
-  cfg.d_head = 8;
-  cfg.d_mlp = 32;
-  cfg.d_vocab = 23;
-  cfg.n_ctx = 10;
-  cfg.act_fn = "gelu_new";
-  cfg.normalization_type = "LN";
-  tlens::HookedTransformer model(cfg);
+  tlens::HookedTransformer model(tlens::testing::tiny_config("LN", n_layers));
   torch::manual_seed(seed);
   torch::NoGradGuard no_grad;
   for (auto& item : model->named_parameters()) {

@@ -9,6 +9,7 @@
 #include "tlens/evals.h"
 #include "tlens/head_detector.h"
 #include "tlens/hooked_transformer.h"
+#include "../tiny_config.h"
 
 namespace {
 
@@ -106,16 +107,7 @@ TEST(SimilarityScore, DetectionPatternMustBeLowerTriangular) {
 }
 
 tlens::HookedTransformerConfig tiny_config() {
-  tlens::HookedTransformerConfig cfg;
-  cfg.n_layers = 2;
-  cfg.d_model = 16;
-  cfg.n_heads = 2;
-  cfg.d_head = 8;
-  cfg.d_mlp = 32;
-  cfg.d_vocab = 100;
-  cfg.n_ctx = 16;
-  cfg.act_fn = "gelu_new";
-  return cfg;
+  return tlens::testing::tiny_config("LN", 2, /*d_vocab=*/100, /*n_ctx=*/16);
 }
 
 // Row-normalized `ones`, with rows that have no 1 attending to BOS.

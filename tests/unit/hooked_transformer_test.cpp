@@ -9,22 +9,11 @@
 #include "test_paths.h"
 #include "tlens/error.h"
 #include "tlens/hooked_transformer.h"
+#include "../tiny_config.h"
 
 namespace {
 
-tlens::HookedTransformerConfig tiny_config(const std::string& normalization_type = "LN") {
-  tlens::HookedTransformerConfig cfg;
-  cfg.n_layers = 2;
-  cfg.d_model = 16;
-  cfg.n_heads = 2;
-  cfg.d_head = 8;
-  cfg.d_mlp = 32;
-  cfg.d_vocab = 23;
-  cfg.n_ctx = 10;
-  cfg.act_fn = "gelu_new";
-  cfg.normalization_type = normalization_type;
-  return cfg;
-}
+using tlens::testing::tiny_config;
 
 tlens::HookedTransformer tiny_model(const std::string& normalization_type = "LN") {
   tlens::HookedTransformer model(tiny_config(normalization_type));

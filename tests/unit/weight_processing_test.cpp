@@ -8,6 +8,7 @@
 
 #include "../parity/compare.h"
 #include "tlens/hooked_transformer.h"
+#include "../tiny_config.h"
 #include "tlens/loading/weight_processing.h"
 
 namespace {
@@ -19,20 +20,7 @@ bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-tlens::HookedTransformerConfig tiny_config() {
-  tlens::HookedTransformerConfig cfg;
-  cfg.n_layers = 2;
-  cfg.d_model = 16;
-  cfg.n_heads = 2;
-  cfg.d_head = 8;
-  cfg.d_mlp = 32;
-  cfg.d_vocab = 23;
-  cfg.n_ctx = 10;
-  cfg.act_fn = "gelu_new";
-  cfg.normalization_type = "LN";
-  cfg.finalize();
-  return cfg;
-}
+tlens::HookedTransformerConfig tiny_config() { return tlens::testing::tiny_config(); }
 
 // A random LN model: LayerNorm weights around 1, every bias non-zero.
 tlens::HookedTransformer tiny_model() {

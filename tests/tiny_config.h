@@ -1,0 +1,28 @@
+// tiny_config: the small GPT-2 configuration the engine tests build their models from.
+#pragma once
+
+#include <string>
+
+#include "tlens/config.h"
+
+namespace tlens::testing {
+
+// 2 layers, d_model 16, 2 heads of 8, d_mlp 32, gelu_new, finalized.
+inline HookedTransformerConfig tiny_config(const std::string& normalization_type = "LN",
+                                           int64_t n_layers = 2, int64_t d_vocab = 23,
+                                           int64_t n_ctx = 10) {
+  HookedTransformerConfig cfg;
+  cfg.n_layers = n_layers;
+  cfg.d_model = 16;
+  cfg.n_heads = 2;
+  cfg.d_head = 8;
+  cfg.d_mlp = 32;
+  cfg.d_vocab = d_vocab;
+  cfg.n_ctx = n_ctx;
+  cfg.act_fn = "gelu_new";
+  cfg.normalization_type = normalization_type;
+  cfg.finalize();
+  return cfg;
+}
+
+}  // namespace tlens::testing
