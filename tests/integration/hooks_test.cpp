@@ -13,7 +13,7 @@
 #include "../parity/compare.h"
 #include "tlens/error.h"
 #include "tlens/hooked_transformer.h"
-#include "../tiny_config.h"
+#include "../test_helpers.h"
 
 namespace {
 
@@ -75,17 +75,7 @@ tlens::HookFn noop() {
   };
 }
 
-template <typename F>
-std::string error_message(F&& f) {
-  try {
-    f();
-  } catch (const tlens::Error& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    return std::string("NOT a tlens::Error: ") + e.what();
-  }
-  return "(no exception)";
-}
+using tlens::testing::error_message;
 
 TEST(Hooks, RunWithCacheKeysAreTransformerLensExecutionOrder) {
   torch::NoGradGuard no_grad;

@@ -9,7 +9,7 @@
 #include "tlens/evals.h"
 #include "tlens/head_detector.h"
 #include "tlens/hooked_transformer.h"
-#include "../tiny_config.h"
+#include "../test_helpers.h"
 
 namespace {
 

@@ -9,7 +9,7 @@
 #include "test_paths.h"
 #include "tlens/error.h"
 #include "tlens/hooked_transformer.h"
-#include "../tiny_config.h"
+#include "../test_helpers.h"
 
 namespace {
 
@@ -24,17 +24,7 @@ tlens::HookedTransformer tiny_model(const std::string& normalization_type = "LN"
   return model;
 }
 
-template <typename F>
-std::string error_message(F&& f) {
-  try {
-    f();
-  } catch (const tlens::Error& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    return std::string("NOT a tlens::Error: ") + e.what();
-  }
-  return "(no exception)";
-}
+using tlens::testing::error_message;
 
 // The seed notebook's `gpt2` cell, for 2 layers (the cell shows 12; the tail is cut there and
 // continues as TransformerLens 2.x registers its modules).

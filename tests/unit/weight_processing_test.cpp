@@ -8,7 +8,7 @@
 
 #include "../parity/compare.h"
 #include "tlens/hooked_transformer.h"
-#include "../tiny_config.h"
+#include "../test_helpers.h"
 #include "tlens/loading/weight_processing.h"
 
 namespace {

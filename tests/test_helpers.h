@@ -1,9 +1,12 @@
-// tiny_config: the small GPT-2 configuration the engine tests build their models from.
+// Helpers shared by the engine tests: the tiny GPT-2 configuration they build models from, and
+// the message of the exception a call throws.
 #pragma once
 
+#include <exception>
 #include <string>
 
 #include "tlens/config.h"
+#include "tlens/error.h"
 
 namespace tlens::testing {
 
@@ -23,6 +26,20 @@ inline HookedTransformerConfig tiny_config(const std::string& normalization_type
   cfg.normalization_type = normalization_type;
   cfg.finalize();
   return cfg;
+}
+
+// The message of the tlens::Error that f() throws; says so when it throws something else or
+// nothing, so a test can check both that the error is ours and what it says.
+template <typename F>
+std::string error_message(F&& f) {
+  try {
+    f();
+  } catch (const tlens::Error& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    return std::string("NOT a tlens::Error: ") + e.what();
+  }
+  return "(no exception)";
 }
 
 }  // namespace tlens::testing
