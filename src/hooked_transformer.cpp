@@ -10,6 +10,7 @@
 #include "tlens/loading/hf_gpt2.h"
 #include "tlens/loading/model_resolver.h"
 #include "tlens/loading/weight_processing.h"
+#include "tlens/runtime.h"
 #include "tlens/tokenizer/bpe.h"
 #include "tlens/utils.h"
 
@@ -499,6 +500,7 @@ HookedTransformer HookedTransformer::from_pretrained(const std::string& name_or_
   HookedTransformer model(cfg, tokenizer);
   model->load_state_dict(state_dict, /*assign=*/true);
   state_dict.clear();
+  release_cached_memory();  // loading's temporaries and the constructor's replaced parameters
   if (options.default_padding_side()) model->default_padding_side = *options.default_padding_side();
   model->eval();
   if (options.verbose())

@@ -24,6 +24,8 @@ class CachingCpuAllocator final : public c10::Allocator {
  public:
   static constexpr size_t kMinCached = size_t{1} << 20;
   static constexpr size_t kHugePage = size_t{2} << 20;
+  static constexpr size_t kWholeHugePages = size_t{16} << 20;
+  static constexpr size_t kSmallStep = size_t{64} << 10;
   static constexpr size_t kMaxCachedBytes = size_t{8} << 30;  // beyond this, give memory back
 
   explicit CachingCpuAllocator(c10::Allocator* fallback) : fallback_(fallback) {}
@@ -45,7 +47,10 @@ class CachingCpuAllocator final : public c10::Allocator {
 
   c10::DataPtr allocate_impl(size_t nbytes) const {
     if (nbytes < kMinCached) return fallback_->allocate(nbytes);
-    const size_t size = (nbytes + kHugePage - 1) / kHugePage * kHugePage;
+    // Big buffers in whole huge pages; smaller ones in 64 KiB steps, where rounding up to 2 MiB
+    // would waste up to half of them (a touched huge page is resident as a whole).
+    const size_t step = nbytes >= kWholeHugePages ? kHugePage : kSmallStep;
+    const size_t size = (nbytes + step - 1) / step * step;
     Block* block = nullptr;
     {
       std::lock_guard<std::mutex> lock(mutex());
@@ -80,6 +85,22 @@ class CachingCpuAllocator final : public c10::Allocator {
     delete block;
   }
 
+  // Gives every kept block back to the system.
+ public:
+  static void release_cached() {
+    std::multimap<size_t, Block*> blocks;
+    {
+      std::lock_guard<std::mutex> lock(mutex());
+      blocks.swap(cache());
+      cached_bytes() = 0;
+    }
+    for (auto& [size, block] : blocks) {
+      munmap(block->ptr, block->size);
+      delete block;
+    }
+  }
+
+ private:
   // Function-local statics: blocks may be released during static destruction at exit.
   static std::mutex& mutex() {
     static auto* m = new std::mutex;
@@ -98,6 +119,8 @@ class CachingCpuAllocator final : public c10::Allocator {
 };
 
 }  // namespace
+
+void release_cached_memory() { CachingCpuAllocator::release_cached(); }
 
 int hardware_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
 

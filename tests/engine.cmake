@@ -2,6 +2,7 @@
 tlens_test(gpt2_parity_test tests/parity/gpt2_parity_test.cpp tlens)
 tlens_test(hooks_test tests/integration/hooks_test.cpp tlens)
 tlens_test(utils_test tests/unit/utils_test.cpp tlens)
+tlens_test(runtime_test tests/unit/runtime_test.cpp tlens)
 tlens_test(config_test tests/unit/config_test.cpp tlens)
 tlens_test(weight_processing_test tests/unit/weight_processing_test.cpp tlens)
 tlens_test(hf_gpt2_test tests/unit/hf_gpt2_test.cpp tlens)

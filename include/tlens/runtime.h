@@ -12,6 +12,9 @@
 namespace tlens {
 
 void configure_runtime(int threads = 0);
+// Gives the buffers the allocator keeps for reuse back to the system (from_pretrained calls it
+// after loading, whose temporaries would otherwise stay resident).
+void release_cached_memory();
 int hardware_threads();
 
 }  // namespace tlens
