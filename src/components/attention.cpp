@@ -78,6 +78,20 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& query_input,
     q = qkv.select(2, 0);
     k = qkv.select(2, 1);
     v = qkv.select(2, 2);
+  } else if (query_input.dim() == 3 && key_input.dim() == 3 && value_input.dim() == 3 &&
+             !torch::GradMode::is_enabled()) {
+    // Separate inputs (ln1 hooked): each from its columns of the packed weights, no copy.
+    const auto& packed = packed_qkv();
+    const int64_t width = H * dh;
+    auto one = [&](const torch::Tensor& input, int64_t i) {
+      // [batch * pos, d_model] @ [d_model, head_index * d_head] -> [batch, pos, head_index, d_head]
+      return torch::addmm(packed.b.narrow(0, i * width, width), input.reshape({-1, d}),
+                          packed.W.narrow(1, i * width, width))
+          .view({input.size(0), input.size(1), H, dh});
+    };
+    q = one(query_input, 0);
+    k = one(key_input, 1);
+    v = one(value_input, 2);
   } else {
     q = project(query_input, W_Q, b_Q);
     k = project(key_input, W_K, b_K);
