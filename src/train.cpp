@@ -522,6 +522,12 @@ TrainSummary train_model(const TrainRun& run_in) {
     fs::remove_all(scratch);
   }
   extra_files["heldout.txt"] = heldout_text;
+  // As HF's GPT2Tokenizer.save_pretrained writes it, with the model's own context length.
+  extra_files["tokenizer_config.json"] =
+      nlohmann::json{{"tokenizer_class", "GPT2Tokenizer"}, {"model_max_length", cfg.n_ctx},
+                     {"bos_token", "<|endoftext|>"}, {"eos_token", "<|endoftext|>"},
+                     {"unk_token", "<|endoftext|>"}, {"add_prefix_space", false}}
+          .dump(1) + "\n";
   const fs::path vocab_scratch = fs::temp_directory_path() / ("tlens-tok-" + std::to_string(::getpid()));
   fs::create_directories(vocab_scratch);
   write_file(vocab_scratch / "vocab.json", extra_files["vocab.json"]);

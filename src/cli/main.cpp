@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <iomanip>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -77,25 +78,27 @@ int cmd_info(const Args& args) {
   return 0;
 }
 
-torch::Tensor input_tokens(const HookedTransformer& model, const Args& args) {
+// The ids of --tokens, or nothing for a prompt; checked before any weights are loaded.
+std::optional<std::vector<int64_t>> token_ids_argument(const Args& args) {
   if (args.has("--tokens")) {
     if (!args.positional().empty())
       throw Error("tlens run", "got both --tokens and a prompt", "give one of them");
-    auto ids = tlens::cli::parse_id_list(args.value("--tokens", ""), "--tokens");
-    return torch::tensor(ids, torch::kLong).unsqueeze(0);  // [1, pos]
+    return tlens::cli::parse_id_list(args.value("--tokens", ""), "--tokens");
   }
   if (args.positional().empty())
     throw Error("tlens run", "needs a prompt or --tokens", "e.g. tlens run --model gpt2 --out c.safetensors \"Hello\"");
-  return model->to_tokens(args.text(), !args.flag("--no-bos"));
+  return std::nullopt;
 }
 
 int cmd_run(const Args& args) {
   const std::string out_path = args.required("--out");
-  auto model = load_model(args);
-  torch::NoGradGuard no_grad;
-  auto tokens = input_tokens(model, args);  // [1, pos]
+  const auto ids = token_ids_argument(args);
   auto filter = args.has("--names") ? tlens::NamesFilter::regex(args.value("--names", ""))
                                     : tlens::NamesFilter();
+  auto model = load_model(args);
+  torch::NoGradGuard no_grad;
+  auto tokens = ids ? torch::tensor(*ids, torch::kLong).unsqueeze(0)             // [1, pos]
+                    : model->to_tokens(args.text(), !args.flag("--no-bos"));  // [1, pos]
   auto [logits, cache] = model->run_with_cache(tokens, tlens::CacheOptions().names_filter(filter));
   std::vector<std::pair<std::string, torch::Tensor>> tensors = {{"logits", logits},
                                                                  {"tokens", tokens}};

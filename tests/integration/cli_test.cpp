@@ -105,6 +105,9 @@ TEST(Cli, BadInputIsAClearErrorNeverACrash) {
       {"run --model /nonexistent/dir --tokens 1 --out " + out, "", "no such directory"},
       {"run --model gpt-2 --tokens 1 --out " + out, "", "gpt2"},
       {"run --model " + kModel + " --tokens 1,x --out " + out, "", "not an integer"},
+      // The id list is checked before any weights load: the missing model is not reached.
+      {"run --model /nonexistent/dir --tokens 1,x --out " + out, "", "not an integer"},
+      {"run --model /nonexistent/dir --out " + out, "", "needs a prompt or --tokens"},
       {"run --model " + kModel + " --tokens 1,211 --out " + out, "", "[0, 211)"},
       {"run --model " + kModel + " --tokens 1,-1 --out " + out, "", "[0, 211)"},
       {"run --model " + kModel + " --tokens 1", "", "--out"},

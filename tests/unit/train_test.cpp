@@ -98,7 +98,8 @@ TEST_F(TrainTest, TinyRunLowersTheLossAndWritesAHuggingFaceFolder) {
   EXPECT_LT(last, losses[0] - 2.0) << "first " << losses[0] << ", last 5 " << last;
   EXPECT_LT(summary.eval_loss, losses[0] - 2.0);
   for (const char* file : {"config.json", "model.safetensors", "vocab.json", "merges.txt",
-                           "heldout.txt", "optimizer.pt", "trainer_state.json"})
+                           "tokenizer_config.json", "heldout.txt", "optimizer.pt",
+                           "trainer_state.json"})
     EXPECT_TRUE(fs::exists(dir_ / "model" / file)) << file;
   nlohmann::json config = nlohmann::json::parse(std::ifstream(dir_ / "model" / "config.json"));
   EXPECT_EQ(config["model_type"], "gpt2");
@@ -112,6 +113,7 @@ TEST_F(TrainTest, TinyRunLowersTheLossAndWritesAHuggingFaceFolder) {
                                                          tlens::FromPretrainedOptions().verbose(false));
   EXPECT_EQ(model->tokenizer().vocab_size(), 557);
   EXPECT_EQ(model->tokenizer().bos_token_id(), 556);
+  EXPECT_EQ(model->tokenizer().model_max_length, model->cfg.n_ctx);  // not GPT-2's 1024
   auto loss = model->forward("the cat sat on the mat", tlens::ForwardOptions().return_type(tlens::ReturnType::loss)).loss;
   EXPECT_LT(loss.item<double>(), losses[0] - 2.0);
 }
