@@ -18,8 +18,9 @@ namespace {
 
 // libtorch's CPU allocator, with big buffers kept for reuse: a forward frees and allocates the
 // same activation sizes again and again, and a fresh 4 KiB page costs ~12 us on first touch here.
-// Buffers of 1 MiB and more are mmap'd in 2 MiB multiples with MADV_HUGEPAGE (first touch then
-// runs at memory speed) and, when freed, kept by size for the next allocation of that size.
+// Buffers of 1 MiB and more are mmap'd with MADV_HUGEPAGE (first touch then runs at memory speed),
+// in 2 MiB multiples from 16 MiB up and in 64 KiB multiples below, and, when freed, kept by size
+// for the next allocation of that size until release_cached_memory().
 class CachingCpuAllocator final : public c10::Allocator {
  public:
   static constexpr size_t kMinCached = size_t{1} << 20;
@@ -29,6 +30,20 @@ class CachingCpuAllocator final : public c10::Allocator {
   static constexpr size_t kMaxCachedBytes = size_t{8} << 30;  // beyond this, give memory back
 
   explicit CachingCpuAllocator(c10::Allocator* fallback) : fallback_(fallback) {}
+
+  // Gives every kept block back to the system.
+  static void release_cached() {
+    std::multimap<size_t, Block*> blocks;
+    {
+      std::lock_guard<std::mutex> lock(mutex());
+      blocks.swap(cache());
+      cached_bytes() = 0;
+    }
+    for (auto& [size, block] : blocks) {
+      munmap(block->ptr, block->size);
+      delete block;
+    }
+  }
 
 #if TORCH_VERSION_MAJOR >= 2 && TORCH_VERSION_MINOR >= 3
   c10::DataPtr allocate(size_t nbytes) override { return allocate_impl(nbytes); }
@@ -85,22 +100,6 @@ class CachingCpuAllocator final : public c10::Allocator {
     delete block;
   }
 
-  // Gives every kept block back to the system.
- public:
-  static void release_cached() {
-    std::multimap<size_t, Block*> blocks;
-    {
-      std::lock_guard<std::mutex> lock(mutex());
-      blocks.swap(cache());
-      cached_bytes() = 0;
-    }
-    for (auto& [size, block] : blocks) {
-      munmap(block->ptr, block->size);
-      delete block;
-    }
-  }
-
- private:
   // Function-local statics: blocks may be released during static destruction at exit.
   static std::mutex& mutex() {
     static auto* m = new std::mutex;
