@@ -51,6 +51,7 @@ void ActivationCache::insert(const std::string& key, torch::Tensor value) {
 ActivationCache ActivationCache::remove_batch_dim() const {
   if (!has_batch_dim_) return *this;
   ActivationCache out(n_layers_, /*has_batch_dim=*/false);
+  out.model_ = model_;
   for (const auto& key : keys_) {
     const auto& value = values_.at(key);
     if (value.dim() == 0 || value.size(0) != 1)
@@ -68,6 +69,132 @@ torch::Tensor ActivationCache::stack_activation(const std::string& name, int64_t
   std::vector<torch::Tensor> parts;
   for (int64_t l = 0; l < layer; ++l) parts.push_back((*this)(name, l, layer_type));
   return torch::stack(parts);  // [layer, ...]
+}
+
+// --- residual-stream analysis ---
+
+const ActivationCache::ModelContext& ActivationCache::model(const std::string& method) const {
+  if (!model_)
+    throw Error("ActivationCache." + method, "needs the model's weights and config",
+                "use a cache from model->run_with_cache, or call set_model_context");
+  return *model_;
+}
+
+int64_t ActivationCache::resolve_layer(int64_t layer, const std::string& method) const {
+  if (n_layers_ < 0)
+    throw Error("ActivationCache." + method, "needs the model's n_layers",
+                "use a cache from model->run_with_cache");
+  if (layer == -1) return n_layers_;
+  if (layer < 0 || layer > n_layers_)
+    throw Error("ActivationCache." + method + " layer " + std::to_string(layer),
+                "is out of range", "use 0.." + std::to_string(n_layers_) + " (n_layers = the unembed) or -1");
+  return layer;
+}
+
+torch::Tensor ActivationCache::accumulated_resid(int64_t layer, bool incl_mid, bool apply_ln,
+                                                 bool mlp_input, std::vector<std::string>* labels) const {
+  layer = resolve_layer(layer, "accumulated_resid");
+  std::vector<torch::Tensor> parts;
+  std::vector<std::string> names;
+  for (int64_t l = 0; l <= layer; ++l) {
+    if (l == n_layers_) {
+      parts.push_back((*this)("resid_post", n_layers_ - 1));  // [*batch_pos, d_model]
+      names.push_back("final_post");
+      continue;
+    }
+    parts.push_back((*this)("resid_pre", l));  // [*batch_pos, d_model]
+    names.push_back(std::to_string(l) + "_pre");
+    if ((incl_mid && l < layer) || (mlp_input && l == layer)) {
+      parts.push_back((*this)("resid_mid", l));  // [*batch_pos, d_model]
+      names.push_back(std::to_string(l) + "_mid");
+    }
+  }
+  auto stack = torch::stack(parts);  // [components, *batch_pos, d_model]
+  if (apply_ln) stack = apply_ln_to_stack(stack, layer, mlp_input, /*recompute_ln=*/layer == n_layers_);
+  if (labels) *labels = std::move(names);
+  return stack;
+}
+
+torch::Tensor ActivationCache::decompose_resid(int64_t layer, bool mlp_input, const std::string& mode,
+                                               bool apply_ln, bool incl_embeds,
+                                               std::vector<std::string>* labels) const {
+  if (mode != "all" && mode != "attn" && mode != "mlp")
+    throw Error("decompose_resid mode '" + mode + "'", "is not a mode", "use all, attn or mlp");
+  layer = resolve_layer(layer, "decompose_resid");
+  const bool incl_attn = mode != "mlp";
+  const bool incl_mlp = mode != "attn" && !model("decompose_resid").attn_only;
+  std::vector<torch::Tensor> parts;
+  std::vector<std::string> names;
+  if (incl_embeds) {
+    for (const char* name : {"embed", "pos_embed"}) {
+      if (!contains(std::string("hook_") + name)) continue;
+      parts.push_back(values_.at(std::string("hook_") + name));  // [*batch_pos, d_model]
+      names.push_back(name);
+    }
+  }
+  for (int64_t l = 0; l < layer; ++l) {
+    if (incl_attn) {
+      parts.push_back((*this)("attn_out", l));  // [*batch_pos, d_model]
+      names.push_back(std::to_string(l) + "_attn_out");
+    }
+    if (incl_mlp) {
+      parts.push_back((*this)("mlp_out", l));  // [*batch_pos, d_model]
+      names.push_back(std::to_string(l) + "_mlp_out");
+    }
+  }
+  if (mlp_input && incl_attn) {
+    parts.push_back((*this)("attn_out", layer));  // [*batch_pos, d_model]
+    names.push_back(std::to_string(layer) + "_attn_out");
+  }
+  if (parts.empty())
+    throw Error("decompose_resid", "has no components to stack", "include the embeddings or a layer > 0");
+  // hook_pos_embed may be a broadcast of W_pos without the batch dim's stride: stack copies.
+  auto stack = torch::stack(parts);  // [components, *batch_pos, d_model]
+  if (apply_ln) stack = apply_ln_to_stack(stack, layer, mlp_input);
+  if (labels) *labels = std::move(names);
+  return stack;
+}
+
+torch::Tensor ActivationCache::apply_ln_to_stack(const torch::Tensor& residual_stack, int64_t layer,
+                                                 bool mlp_input, bool recompute_ln) const {
+  const auto& m = model("apply_ln_to_stack");
+  const auto& type = m.normalization_type;
+  if (type != "LN" && type != "LNPre" && type != "RMS" && type != "RMSPre") return residual_stack;
+  layer = resolve_layer(layer, "apply_ln_to_stack");
+  if (recompute_ln && layer == n_layers_ && m.ln_final) {
+    std::vector<torch::Tensor> parts;
+    for (int64_t i = 0; i < residual_stack.size(0); ++i) parts.push_back(m.ln_final(residual_stack[i]));
+    return torch::stack(parts);  // [components, *batch_pos, d_model]
+  }
+  torch::Tensor stack = residual_stack;
+  if (type == "LN" || type == "LNPre")
+    stack = stack - stack.mean(-1, /*keepdim=*/true);  // [components, *batch_pos, d_model]
+  const torch::Tensor& scale =
+      layer == n_layers_ ? (*this)["ln_final.hook_scale"]
+                         : (*this)("scale", layer, mlp_input ? "ln2" : "ln1");  // [*batch_pos, 1]
+  return stack / scale;  // [components, *batch_pos, d_model]
+}
+
+torch::Tensor ActivationCache::logit_attrs(const torch::Tensor& residual_stack, const torch::Tensor& tokens,
+                                           const std::optional<torch::Tensor>& incorrect_tokens) const {
+  const auto& W_U = model("logit_attrs").W_U;  // [d_model, d_vocab_out]
+  auto directions = [&](const torch::Tensor& ids) {
+    if (ids.numel() > 0 && (ids.min().item<int64_t>() < 0 || ids.max().item<int64_t>() >= W_U.size(1)))
+      throw Error("logit_attrs tokens", "has ids outside [0, " + std::to_string(W_U.size(1)) + ")",
+                  "pass token ids of this model's vocabulary");
+    return W_U.t().index_select(0, ids.reshape(-1).to(torch::kLong))
+        .view([&] { auto shape = ids.sizes().vec(); shape.push_back(W_U.size(0)); return shape; }());  // [*tokens, d_model]
+  };
+  auto logit_directions = directions(tokens);  // [*tokens, d_model]
+  if (incorrect_tokens) {
+    if (incorrect_tokens->sizes() != tokens.sizes())
+      throw Error("logit_attrs incorrect_tokens", "has shape " + c10::str(incorrect_tokens->sizes()) +
+                                                      ", tokens " + c10::str(tokens.sizes()),
+                  "give one incorrect token per token");
+    logit_directions = logit_directions - directions(*incorrect_tokens);  // [*tokens, d_model]
+  }
+  auto scaled = apply_ln_to_stack(residual_stack, -1);  // [components, *batch_pos, d_model]
+  return (scaled * logit_directions).sum(-1);            // [components, *batch_pos]
 }
 
 std::string ActivationCache::repr() const {

@@ -218,6 +218,12 @@ std::pair<torch::Tensor, ActivationCache> HookedTransformerImpl::run_with_cache(
   if (remove_batch_dim && input.dim() >= 2 && input.size(0) != 1 && !options.start_at_layer())
     throw Error("run_with_cache", "remove_batch_dim needs batch size 1, got " + std::to_string(input.size(0)),
                 "run one sequence at a time, or keep the batch dim");
+  ActivationCache::ModelContext context;
+  context.normalization_type = cfg.normalization_type;
+  context.attn_only = cfg.attn_only;
+  context.W_U = unembed->W_U;
+  if (ln_final) context.ln_final = [norm = ln_final](const torch::Tensor& x) mutable { return norm->forward(x); };
+  cache->set_model_context(std::move(context));
   torch::Tensor primary = out.residual.defined() ? out.residual
                           : out.logits.defined() ? out.logits
                                                  : out.loss;

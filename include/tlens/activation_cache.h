@@ -7,11 +7,19 @@
 //   cache("resid_pre", -1);                  // negative layers count from the end
 //   std::cout << cache;                      // ActivationCache with keys ['hook_embed', ...]
 //
+// Residual-stream analysis, as TransformerLens's (no pos_slice / batch_slice yet):
+//   std::vector<std::string> labels;
+//   auto resid = cache.accumulated_resid(-1, false, /*apply_ln=*/true, false, &labels);  // logit lens
+//   auto parts = cache.decompose_resid(-1, false, "all", false, true, &labels);          // embed, pos_embed, 0_attn_out, ...
+//   auto attrs = cache.logit_attrs(parts, answer_tokens, wrong_tokens);                 // direct logit attribution
+//
 // Keys keep execution order; a hook that fires twice (ln1 fires for q, k and v) keeps its first
 // position and its last value, as a Python dict does.
 #pragma once
 
+#include <functional>
 #include <map>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -46,15 +54,49 @@ class ActivationCache {
   torch::Tensor stack_activation(const std::string& name, int64_t layer = -1,
                                  const std::string& layer_type = "") const;
 
+  // Stack of the residual stream at the start of each layer up to `layer` (-1: also the final
+  // resid_post), labels "0_pre", ["0_mid",] ..., "final_post". [components, *batch_pos, d_model]
+  torch::Tensor accumulated_resid(int64_t layer = -1, bool incl_mid = false, bool apply_ln = false,
+                                  bool mlp_input = false,
+                                  std::vector<std::string>* labels = nullptr) const;
+  // The residual stream's input to `layer` (-1: the unembed) split into what wrote it: embed,
+  // pos_embed, then per layer attn_out / mlp_out (mode "all", "attn" or "mlp"); the parts of
+  // mode "all" sum to that residual. [components, *batch_pos, d_model]
+  torch::Tensor decompose_resid(int64_t layer = -1, bool mlp_input = false,
+                                const std::string& mode = "all", bool apply_ln = false,
+                                bool incl_embeds = true,
+                                std::vector<std::string>* labels = nullptr) const;
+  // Treats each component as the input to `layer` (-1 or n_layers: the unembed's ln_final) and
+  // applies that LayerNorm's cached scale (centering first for LN / LNPre models). With
+  // recompute_ln at the unembed, ln_final runs on each component instead (the logit lens).
+  torch::Tensor apply_ln_to_stack(const torch::Tensor& residual_stack, int64_t layer = -1,
+                                  bool mlp_input = false, bool recompute_ln = false) const;
+  // Each component's direct contribution to the logit of `tokens` (minus `incorrect_tokens`'):
+  // (apply_ln_to_stack(stack) * W_U[:, tokens]).sum(-1). tokens: [], [batch] or [batch, pos].
+  torch::Tensor logit_attrs(const torch::Tensor& residual_stack, const torch::Tensor& tokens,
+                            const std::optional<torch::Tensor>& incorrect_tokens = std::nullopt) const;
+
+  // What the analysis methods need from the model; run_with_cache sets it.
+  struct ModelContext {
+    std::string normalization_type;  // "LN", "LNPre", ... or "" (none)
+    bool attn_only = false;
+    torch::Tensor W_U;               // [d_model, d_vocab_out]
+    std::function<torch::Tensor(const torch::Tensor&)> ln_final;  // empty without one
+  };
+  void set_model_context(ModelContext context) { model_ = std::move(context); }
+
   std::string repr() const;  // "ActivationCache with keys ['hook_embed', ...]"
 
  private:
+  const ModelContext& model(const std::string& method) const;
+  int64_t resolve_layer(int64_t layer, const std::string& method) const;
   const torch::Tensor& at(const std::string& key, const std::string& asked) const;
 
   int64_t n_layers_;
   bool has_batch_dim_;
   std::vector<std::string> keys_;
   std::map<std::string, torch::Tensor> values_;
+  std::optional<ModelContext> model_;
 };
 
 std::ostream& operator<<(std::ostream& out, const ActivationCache& cache);
