@@ -155,6 +155,60 @@ torch::Tensor ActivationCache::decompose_resid(int64_t layer, bool mlp_input, co
   return stack;
 }
 
+torch::Tensor ActivationCache::head_results(int64_t layer) const {
+  const std::string name = get_act_name("result", layer, "attn");
+  if (contains(name)) return values_.at(name);
+  const auto& W_O = model("stack_head_results").W_O;
+  if (layer >= static_cast<int64_t>(W_O.size()))
+    throw Error("ActivationCache.stack_head_results", "has no W_O for layer " + std::to_string(layer),
+                "use a cache from model->run_with_cache");
+  const auto& z = (*this)("z", layer, "attn");  // [*batch_pos, head_index, d_head]
+  // *batch_pos head_index d_head 1, head_index d_head d_model -> sum over d_head
+  return (z.unsqueeze(-1) * W_O[layer]).sum(-2);  // [*batch_pos, head_index, d_model]
+}
+
+void ActivationCache::compute_head_results() {
+  if (n_layers_ < 0) resolve_layer(0, "compute_head_results");  // throws: no n_layers
+  for (int64_t l = 0; l < n_layers_; ++l) {
+    const std::string name = get_act_name("result", l, "attn");
+    if (!contains(name)) insert(name, head_results(l));
+  }
+}
+
+torch::Tensor ActivationCache::stack_head_results(int64_t layer, bool incl_remainder, bool apply_ln,
+                                                  std::vector<std::string>* labels) const {
+  layer = resolve_layer(layer, "stack_head_results");
+  std::vector<torch::Tensor> heads;
+  std::vector<std::string> names;
+  for (int64_t l = 0; l < layer; ++l) {
+    auto result = head_results(l);  // [*batch_pos, head_index, d_model]
+    // one [*batch_pos, d_model] per head
+    for (int64_t h = 0; h < result.size(-2); ++h) {
+      heads.push_back(result.select(-2, h));
+      names.push_back("L" + std::to_string(l) + "H" + std::to_string(h));
+    }
+  }
+  torch::Tensor stack;
+  if (!heads.empty()) {
+    stack = torch::stack(heads);  // [layer * head_index, *batch_pos, d_model]
+    if (incl_remainder) {
+      auto remainder = (*this)("resid_post", layer - 1) - stack.sum(0);  // [*batch_pos, d_model]
+      stack = torch::cat({stack, remainder.unsqueeze(0)});  // [layer * head_index + 1, *batch_pos, d_model]
+      names.push_back("remainder");
+    }
+  } else if (incl_remainder) {
+    stack = (*this)("resid_post", layer - 1).unsqueeze(0);  // [1, *batch_pos, d_model]
+    names.push_back("remainder");
+  } else {
+    auto shape = (*this)["hook_embed"].sizes().vec();
+    shape.insert(shape.begin(), 0);
+    stack = torch::zeros(shape);  // [0, *batch_pos, d_model]
+  }
+  if (apply_ln) stack = apply_ln_to_stack(stack, layer);
+  if (labels) *labels = std::move(names);
+  return stack;
+}
+
 torch::Tensor ActivationCache::apply_ln_to_stack(const torch::Tensor& residual_stack, int64_t layer,
                                                  bool mlp_input, bool recompute_ln) const {
   const auto& m = model("apply_ln_to_stack");

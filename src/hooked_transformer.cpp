@@ -222,6 +222,7 @@ std::pair<torch::Tensor, ActivationCache> HookedTransformerImpl::run_with_cache(
   context.normalization_type = cfg.normalization_type;
   context.attn_only = cfg.attn_only;
   context.W_U = unembed->W_U;
+  for (int64_t l = 0; l < cfg.n_layers; ++l) context.W_O.push_back(block(l).attn->W_O);
   if (ln_final) context.ln_final = [norm = ln_final](const torch::Tensor& x) mutable { return norm->forward(x); };
   cache->set_model_context(std::move(context));
   torch::Tensor primary = out.residual.defined() ? out.residual

@@ -12,6 +12,7 @@
 //   auto resid = cache.accumulated_resid(-1, false, /*apply_ln=*/true, false, &labels);  // logit lens
 //   auto parts = cache.decompose_resid(-1, false, "all", false, true, &labels);          // embed, pos_embed, 0_attn_out, ...
 //   auto attrs = cache.logit_attrs(parts, answer_tokens, wrong_tokens);                 // direct logit attribution
+//   auto heads = cache.stack_head_results(-1, /*incl_remainder=*/true, false, &labels);   // "L0H0", ..., "remainder"
 //
 // Keys keep execution order; a hook that fires twice (ln1 fires for q, k and v) keeps its first
 // position and its last value, as a Python dict does.
@@ -66,6 +67,15 @@ class ActivationCache {
                                 const std::string& mode = "all", bool apply_ln = false,
                                 bool incl_embeds = true,
                                 std::vector<std::string>* labels = nullptr) const;
+  // Each head's output per layer below `layer` (-1: all), z @ W_O per head (from hook_result
+  // when cached), labels "L0H0", "L0H1", ...; incl_remainder adds resid_post[layer - 1] minus
+  // their sum ("remainder"). [layer * n_heads (+1), *batch_pos, d_model]
+  torch::Tensor stack_head_results(int64_t layer = -1, bool incl_remainder = false,
+                                   bool apply_ln = false,
+                                   std::vector<std::string>* labels = nullptr) const;
+  // Stores blocks.{l}.attn.hook_result ([*batch_pos, head_index, d_model]) for every layer,
+  // computed from hook_z and W_O, unless the run cached it already.
+  void compute_head_results();
   // Treats each component as the input to `layer` (-1 or n_layers: the unembed's ln_final) and
   // applies that LayerNorm's cached scale (centering first for LN / LNPre models). With
   // recompute_ln at the unembed, ln_final runs on each component instead (the logit lens).
@@ -81,6 +91,7 @@ class ActivationCache {
     std::string normalization_type;  // "LN", "LNPre", ... or "" (none)
     bool attn_only = false;
     torch::Tensor W_U;               // [d_model, d_vocab_out]
+    std::vector<torch::Tensor> W_O;  // per layer [head_index, d_head, d_model]
     std::function<torch::Tensor(const torch::Tensor&)> ln_final;  // empty without one
   };
   void set_model_context(ModelContext context) { model_ = std::move(context); }
@@ -90,6 +101,7 @@ class ActivationCache {
  private:
   const ModelContext& model(const std::string& method) const;
   int64_t resolve_layer(int64_t layer, const std::string& method) const;
+  torch::Tensor head_results(int64_t layer) const;  // [*batch_pos, head_index, d_model]
   const torch::Tensor& at(const std::string& key, const std::string& asked) const;
 
   int64_t n_layers_;

@@ -112,6 +112,35 @@ TEST(ActivationCacheAnalysis, LogitAttrsOfTheFinalResidualAreTheLogitDifference)
             std::string::npos);
 }
 
+TEST(ActivationCacheAnalysis, StackHeadResultsSplitsAttnOutByHead) {
+  auto r = run_fixture();
+  const auto& c = r.cache;
+  const int64_t H = r.model->cfg.n_heads;  // 3
+  Strings labels;
+  auto heads = c.stack_head_results(-1, /*incl_remainder=*/true, false, &labels);
+  ASSERT_EQ(heads.size(0), 2 * H + 1);
+  EXPECT_EQ(labels.front(), "L0H0");
+  EXPECT_EQ(labels[H], "L1H0");
+  EXPECT_EQ(labels.back(), "remainder");
+  // Each layer's heads plus b_O are the attention output the forward computed in one matmul.
+  auto b_O = r.model->b_O();  // [n_layers, d_model]
+  for (int64_t l = 0; l < 2; ++l)
+    expect_close("heads of layer " + std::to_string(l), heads.narrow(0, l * H, H).sum(0) + b_O[l],
+                 c("attn_out", l), 1e-5);
+  expect_close("heads + remainder", heads.sum(0), c["blocks.1.hook_resid_post"], 1e-5);
+  // compute_head_results stores what stack_head_results computed.
+  auto copy = c;
+  copy.compute_head_results();
+  ASSERT_TRUE(copy.contains("blocks.1.attn.hook_result"));
+  expect_close("stored L1H2", copy["blocks.1.attn.hook_result"].select(-2, 2), heads[H + 2], 0);
+  // Direct logit attribution per head: with the remainder the parts add up to the whole.
+  auto next = torch::cat({r.tokens.narrow(1, 1, 6), r.tokens.narrow(1, 0, 1)}, 1);  // [batch, pos]
+  auto per_head = c.logit_attrs(heads, next);  // [2 * H + 1, batch, pos]
+  auto whole = c.logit_attrs(c.accumulated_resid().narrow(0, 2, 1), next)[0];
+  expect_close("per-head attributions sum", per_head.sum(0), whole, 1e-4);
+  EXPECT_EQ(c.stack_head_results(0).size(0), 0);
+}
+
 TEST(ActivationCacheAnalysis, WorksWithoutTheBatchDim) {
   auto r = run_fixture(/*remove_batch_dim=*/true);
   auto parts = r.cache.decompose_resid();  // [components, pos, d_model]
