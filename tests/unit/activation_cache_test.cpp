@@ -5,6 +5,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include "../parity/compare.h"
@@ -13,6 +14,8 @@
 #include "tlens/activation_cache.h"
 #include "tlens/error.h"
 #include "tlens/hooked_transformer.h"
+#include "tlens/loading/safetensors.h"
+#include "tlens/loading/torch_io.h"
 
 namespace {
 
@@ -150,6 +153,33 @@ TEST(ActivationCacheAnalysis, WorksWithoutTheBatchDim) {
   auto attrs = r.cache.logit_attrs(r.cache.accumulated_resid(), next);  // [3, pos]
   auto expected = r.logits[0].gather(-1, next.unsqueeze(-1)).squeeze(-1) - r.model->b_U().index_select(0, next);  // logits keep the batch dim
   expect_close("direct logit", attrs[2], expected, 1e-5);
+}
+
+// TransformerLens 2.18's own results on the same checkpoint and tokens
+// (scripts/oracle/make_cache_analysis_fixture.py).
+TEST(ActivationCacheAnalysis, MatchesTransformerLens) {
+  const std::string dir = std::string(TLENS_FIXTURES) + "/gpt2_tiny_b";
+  auto oracle = tlens::safetensors::File::open(dir + "/cache_analysis.safetensors");
+  auto expected = [&](const std::string& name) { return tlens::loading::load_tensor(oracle, name); };
+  auto expected_labels = [&](const std::string& key) {
+    return nlohmann::json::parse(oracle.metadata().at(key)).get<Strings>();
+  };
+  auto model = tlens::HookedTransformer::from_pretrained(dir, tlens::FromPretrainedOptions().verbose(false));
+  torch::NoGradGuard no_grad;
+  auto cache = model->run_with_cache(expected("tokens")).second;
+  auto answers = expected("answers"), wrong = expected("wrong");
+  Strings labels;
+  auto lens = cache.accumulated_resid(-1, /*incl_mid=*/true, /*apply_ln=*/true, false, &labels);
+  EXPECT_EQ(labels, expected_labels("accumulated_resid_labels"));
+  expect_close("accumulated_resid", lens, expected("accumulated_resid_mid_ln"), 1e-4);
+  auto parts = cache.decompose_resid(-1, false, "all", /*apply_ln=*/true, true, &labels);
+  EXPECT_EQ(labels, expected_labels("decompose_resid_labels"));
+  expect_close("decompose_resid", parts, expected("decompose_resid_ln"), 1e-4);
+  auto heads = cache.stack_head_results(-1, /*incl_remainder=*/true, /*apply_ln=*/true, &labels);
+  EXPECT_EQ(labels, expected_labels("stack_head_results_labels"));
+  expect_close("stack_head_results", heads, expected("stack_head_results_remainder_ln"), 1e-4);
+  expect_close("logit_attrs parts", cache.logit_attrs(parts, answers, wrong), expected("logit_attrs_parts"), 1e-4);
+  expect_close("logit_attrs heads", cache.logit_attrs(heads, answers), expected("logit_attrs_heads"), 1e-4);
 }
 
 TEST(ActivationCacheAnalysis, ACacheWithoutAModelSaysSo) {
