@@ -148,7 +148,6 @@ torch::Tensor ActivationCache::decompose_resid(int64_t layer, bool mlp_input, co
   }
   if (parts.empty())
     throw Error("decompose_resid", "has no components to stack", "include the embeddings or a layer > 0");
-  // hook_pos_embed may be a broadcast of W_pos without the batch dim's stride: stack copies.
   auto stack = torch::stack(parts);  // [components, *batch_pos, d_model]
   if (apply_ln) stack = apply_ln_to_stack(stack, layer, mlp_input);
   if (labels) *labels = std::move(names);
@@ -236,8 +235,7 @@ torch::Tensor ActivationCache::logit_attrs(const torch::Tensor& residual_stack, 
     if (ids.numel() > 0 && (ids.min().item<int64_t>() < 0 || ids.max().item<int64_t>() >= W_U.size(1)))
       throw Error("logit_attrs tokens", "has ids outside [0, " + std::to_string(W_U.size(1)) + ")",
                   "pass token ids of this model's vocabulary");
-    return W_U.t().index_select(0, ids.reshape(-1).to(torch::kLong))
-        .view([&] { auto shape = ids.sizes().vec(); shape.push_back(W_U.size(0)); return shape; }());  // [*tokens, d_model]
+    return W_U.t().index({ids.to(torch::kLong)});  // [*tokens, d_model]
   };
   auto logit_directions = directions(tokens);  // [*tokens, d_model]
   if (incorrect_tokens) {
