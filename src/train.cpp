@@ -166,8 +166,7 @@ Trainer::Trainer(HookedTransformer model, TrainConfig config, TokenCorpus corpus
     for (auto& item : model_->named_parameters())
       if (item.key().find("W_") != std::string::npos) item.value().normal_(0.0, cfg.initializer_range);
     if (config_.pos_init == "sinusoidal") {
-      model_->pos_embed->W_pos.copy_(sinusoidal_positions(cfg.n_ctx, cfg.d_model) *
-                                     (cfg.initializer_range * std::sqrt(2.0)));
+      model_->pos_embed->W_pos.copy_(sinusoidal_positions(cfg.n_ctx, cfg.d_model));
     } else if (config_.pos_init != "normal") {
       throw Error("pos_init '" + config_.pos_init + "'", "is not an initialization",
                   "use normal or sinusoidal");
@@ -361,7 +360,8 @@ nlohmann::json TrainRun::to_json() const {
           {"vocab_merges", vocab_merges},
           {"heldout_fraction", heldout_fraction},
           {"model", {{"n_layers", cfg.n_layers}, {"d_model", cfg.d_model}, {"n_heads", cfg.n_heads},
-                     {"d_mlp", cfg.d_mlp}, {"n_ctx", cfg.n_ctx}, {"act_fn", cfg.act_fn}}}};
+                     {"d_mlp", cfg.d_mlp}, {"n_ctx", cfg.n_ctx}, {"act_fn", cfg.act_fn},
+                     {"eps", cfg.eps}}}};
 }
 
 TrainRun read_train_run(const std::string& dir) {
@@ -384,6 +384,7 @@ TrainRun read_train_run(const std::string& dir) {
   run.cfg.d_mlp = model.at("d_mlp").get<int64_t>();
   run.cfg.n_ctx = model.at("n_ctx").get<int64_t>();
   run.cfg.act_fn = model.at("act_fn").get<std::string>();
+  run.cfg.eps = model.value("eps", 1e-5);  // runs recorded before --ln-eps used the default
   run.train = TrainConfig::from_json(state.at("train_config"));
   return run;
 }
@@ -409,6 +410,9 @@ HookedTransformerConfig checked_model_config(const TrainRun& run) {
   if (in.d_mlp < 1)
     throw bad("--d-mlp " + std::to_string(in.d_mlp), "must be positive",
               "GPT-2 checkpoints have MLPs; a small one (e.g. --d-mlp 128) is fine");
+  if (!(in.eps > 0))
+    throw bad("--ln-eps", "must be positive (got " + std::to_string(in.eps) + ")",
+              "LayerNorm divides by sqrt(variance + eps); GPT-2 uses 1e-5");
   if (run.vocab_merges < 0 || run.vocab_merges > 50000)
     throw bad("--vocab-merges " + std::to_string(run.vocab_merges), "must be in [0, 50000]", "");
   HookedTransformerConfig cfg;
@@ -421,6 +425,7 @@ HookedTransformerConfig checked_model_config(const TrainRun& run) {
   cfg.d_mlp = in.d_mlp;
   cfg.n_ctx = in.n_ctx;
   cfg.act_fn = in.act_fn.empty() ? "gelu_new" : in.act_fn;
+  cfg.eps = in.eps;
   cfg.d_vocab = run.vocab_merges + 257;
   cfg.normalization_type = "LN";
   cfg.original_architecture = "GPT2LMHeadModel";

@@ -34,6 +34,7 @@ Trains a GPT-2-style HookedTransformer on plain text and writes a Hugging Face c
 
 model:     --n-layers 2 --d-model 128 --n-heads 4 --d-mlp 512 --n-ctx 256 --act-fn gelu_new
            --vocab-merges 2048      GPT-2's BPE cut to its first N merges (N + 257 tokens)
+           --ln-eps 1e-5            LayerNorm's epsilon (config.json's layer_norm_epsilon)
 training:  --steps 1000 --batch 16 --lr 1e-3 --warmup 100 --weight-decay 0.01 --clip 1.0
            --seed 0 --eval-every 100 (held-out loss + checkpoint) --heldout-fraction 0.02
            --synthetic-fraction 0   share of rows that are random token segments, repeated
@@ -92,7 +93,7 @@ std::string fixed(double value, int digits = 3) {
 int cmd_train(int argc, char** argv) {
   Args args(argc, argv, 2,
             {"--out", "--corpus", "--n-layers", "--d-model", "--n-heads", "--d-mlp", "--n-ctx",
-             "--vocab-merges", "--act-fn", "--steps", "--batch", "--lr", "--warmup",
+             "--vocab-merges", "--ln-eps", "--act-fn", "--steps", "--batch", "--lr", "--warmup",
              "--weight-decay", "--clip", "--seed", "--eval-every", "--heldout-fraction",
              "--synthetic-fraction", "--pos-init", "--threads"},
             {"--resume", "--help", "--quiet"});
@@ -115,6 +116,7 @@ int cmd_train(int argc, char** argv) {
     run.cfg.d_mlp = args.integer("--d-mlp").value_or(512);
     run.cfg.n_ctx = args.integer("--n-ctx").value_or(256);
     run.cfg.act_fn = args.value("--act-fn", "gelu_new");
+    run.cfg.eps = real_value(args, "--ln-eps", run.cfg.eps);
     run.vocab_merges = args.integer("--vocab-merges").value_or(2048);
     run.heldout_fraction = real_value(args, "--heldout-fraction", 0.02);
     auto& t = run.train;

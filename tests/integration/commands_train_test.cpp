@@ -105,6 +105,9 @@ TEST(CommandsTrain, TrainErrorsAreActionable) {
   expect_error({"train", "--out", (dir / "m").string(), "--corpus", (dir / "empty.txt").string(),
                 "--d-model", "100", "--n-heads", "3"},
                "not divisible");
+  expect_error({"train", "--out", (dir / "m").string(), "--corpus", (dir / "empty.txt").string(),
+                "--ln-eps", "0"},
+               "--ln-eps");
   expect_error({"train", "--out", dir.string(), "--corpus", (dir / "empty.txt").string()}, "already exists");
   expect_error({"train", "--out", (dir / "m").string()}, "--corpus");
   expect_error({"train", "--out", (dir / "m").string(), "--corpus", "x", "--lr", "fast"}, "not a number");

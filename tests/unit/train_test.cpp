@@ -63,6 +63,7 @@ class TrainTest : public ::testing::Test {
     run.cfg.d_mlp = 64;
     run.cfg.n_ctx = 32;
     run.cfg.act_fn = "gelu_new";
+    run.cfg.eps = 0.5;  // not the default: config.json and a resumed run must keep it
     run.vocab_merges = 300;
     run.train.n_steps = 12;
     run.train.batch_size = 4;
@@ -105,12 +106,14 @@ TEST_F(TrainTest, TinyRunLowersTheLossAndWritesAHuggingFaceFolder) {
   EXPECT_EQ(config["model_type"], "gpt2");
   EXPECT_EQ(config["vocab_size"], 300 + 257);
   EXPECT_EQ(config["n_inner"], 64);
+  EXPECT_EQ(config["layer_norm_epsilon"], 0.5);
   auto file = tlens::safetensors::File::open((dir_ / "model" / "model.safetensors").string());
   EXPECT_TRUE(file.contains("h.0.attn.c_attn.weight"));
   EXPECT_FALSE(file.contains("lm_head.weight"));  // tied to wte, as GPT-2
   // It loads like any model, with its own tokenizer.
   auto model = tlens::HookedTransformer::from_pretrained((dir_ / "model").string(),
                                                          tlens::FromPretrainedOptions().verbose(false));
+  EXPECT_EQ(model->cfg.eps, 0.5);
   EXPECT_EQ(model->tokenizer().vocab_size(), 557);
   EXPECT_EQ(model->tokenizer().bos_token_id(), 556);
   EXPECT_EQ(model->tokenizer().model_max_length, model->cfg.n_ctx);  // not GPT-2's 1024
@@ -182,6 +185,7 @@ TEST_F(TrainTest, SameSeedSameRunAndResumeContinuesItExactly) {
 
   // Resuming finishes the run with exactly the uninterrupted run's losses and weights.
   auto resume = tlens::read_train_run((dir_ / "resumed").string());
+  EXPECT_EQ(resume.cfg.eps, 0.5);
   resume.n_threads = 1;
   resume.progress = false;
   tlens::train_model(resume);
@@ -220,11 +224,14 @@ TEST_F(TrainTest, BadInputGivesClearErrors) {
   auto huge = tiny_run("e");
   huge.cfg.n_ctx = 4096;
   expect_error(huge, "larger than GPT-2's 1024");
+  auto no_eps = tiny_run("f");
+  no_eps.cfg.eps = 0;
+  expect_error(no_eps, "--ln-eps");
   fs::create_directories(dir_ / "exists");
   expect_error(tiny_run("exists"), "already exists");
   EXPECT_THROW(tlens::read_train_run((dir_ / "exists").string()), tlens::Error);
   // None of them left a folder behind.
-  for (const char* out : {"a", "b", "c", "d", "e"}) EXPECT_FALSE(fs::exists(dir_ / out)) << out;
+  for (const char* out : {"a", "b", "c", "d", "e", "f"}) EXPECT_FALSE(fs::exists(dir_ / out)) << out;
 }
 
 TEST_F(TrainTest, TruncatedVocabularyIsAValidBpe) {
