@@ -69,6 +69,34 @@ TEST(ShippedModel, HasAnInductionHead) {
   EXPECT_GE(scores.max().item<double>(), kMinInductionScore);
 }
 
+// The notebook's lesson: a made-up name is unpredictable the first time and copied the second.
+TEST(ShippedModel, PredictsTheRepeatedNameTheSecondTime) {
+  SKIP_WITHOUT_SHIPPED_MODEL();
+  auto model = load();
+  const std::string name = " Quomatarus";
+  auto tokens = model->to_tokens("This is a story about Quomatarus. When one day Quomatarus decided");
+  auto name_tokens = model->to_tokens(name, /*prepend_bos=*/false);  // [1, n]
+  const int64_t n = name_tokens.size(1), length = tokens.size(1);
+  ASSERT_GE(n, 2);
+  // Where the name starts, the first and the second time.
+  std::vector<int64_t> starts;
+  for (int64_t p = 0; p + n <= length; ++p)
+    if (torch::equal(tokens[0].narrow(0, p, n), name_tokens[0])) starts.push_back(p);
+  ASSERT_EQ(starts.size(), 2u) << model->to_string(tokens[0]);
+  torch::NoGradGuard no_grad;
+  auto log_probs = model->forward(tokens).log_softmax(-1)[0];  // [pos, d_vocab]
+  // The probability of each of the name's tokens after its first one, given what precedes it.
+  auto p_of = [&](int64_t start, int64_t i) {
+    return log_probs[start + i - 1][name_tokens[0][i].item<int64_t>()].exp().item<double>();
+  };
+  for (int64_t i = 1; i < n; ++i) {
+    std::cout << "token " << i << ": first time " << p_of(starts[0], i) << ", second time "
+              << p_of(starts[1], i) << "\n";
+    EXPECT_GT(p_of(starts[1], i), 10 * p_of(starts[0], i)) << "token " << i;
+  }
+  EXPECT_GT(p_of(starts[1], 1), 0.5);  // README: "u" at p = 0.97 after the second " Q"
+}
+
 TEST(ShippedModel, HeldoutLossIsThatOfAModelThatLearnedEnglish) {
   SKIP_WITHOUT_SHIPPED_MODEL();
   auto dir = tlens::loading::resolve_model(kShippedModel);
