@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Retrains the shipped model, models/tlens-induction-2l, with `tlens train`: one command, fixed
-# seed, public-domain text from Debian packages. About 20 minutes on this 2-core machine.
+# seed, public-domain text from Debian packages. About 10 minutes on this 2-core machine.
 #   scripts/train_shipped_model.sh [OUT_DIR]      # default: models/tlens-induction-2l
 # Environment: TLENS (the tlens binary, default build/tlens), TLENS_THREADS (default: all cores).
 set -euo pipefail
