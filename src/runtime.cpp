@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 
 #include <c10/core/CPUAllocator.h>
 #include <torch/torch.h>
@@ -29,7 +30,9 @@ class CachingCpuAllocator final : public c10::Allocator {
   static constexpr size_t kSmallStep = size_t{64} << 10;
   static constexpr size_t kMaxCachedBytes = size_t{8} << 30;  // beyond this, give memory back
 
-  explicit CachingCpuAllocator(c10::Allocator* fallback) : fallback_(fallback) {}
+  explicit CachingCpuAllocator(c10::Allocator* fallback) : fallback_(fallback) {
+    fallback_raw_deleter() = fallback->raw_deleter();
+  }
 
   // Gives every kept block back to the system.
   static void release_cached() {
@@ -53,6 +56,9 @@ class CachingCpuAllocator final : public c10::Allocator {
 #else
   c10::DataPtr allocate(size_t nbytes) const override { return allocate_impl(nbytes); }
 #endif
+
+  // With data == context (allocate_impl), raw_allocate / raw_deallocate work too.
+  c10::DeleterFnPtr raw_deleter() const override { return &release; }
 
  private:
   struct Block {
@@ -83,13 +89,27 @@ class CachingCpuAllocator final : public c10::Allocator {
       madvise(ptr, size, MADV_HUGEPAGE);
       block = new Block{ptr, size};
     }
-    return {block->ptr, block, &release, c10::Device(c10::DeviceType::CPU)};
-  }
-
-  static void release(void* context) {
-    auto* block = static_cast<Block*>(context);
     {
       std::lock_guard<std::mutex> lock(mutex());
+      live().emplace(block->ptr, block);
+    }
+    // The context is the data pointer itself, as c10::Allocator::raw_allocate requires (oneDNN
+    // tensors allocate that way); release() finds the block by it.
+    return {block->ptr, block->ptr, &release, c10::Device(c10::DeviceType::CPU)};
+  }
+
+  static void release(void* ptr) {
+    Block* block = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(mutex());
+      auto it = live().find(ptr);
+      if (it == live().end()) {
+        // Not ours: a small buffer raw_allocate got from the fallback allocator.
+        if (fallback_raw_deleter()) fallback_raw_deleter()(ptr);
+        return;
+      }
+      block = it->second;
+      live().erase(it);
       if (cached_bytes() + block->size <= kMaxCachedBytes) {
         cache().emplace(block->size, block);
         cached_bytes() += block->size;
@@ -108,6 +128,14 @@ class CachingCpuAllocator final : public c10::Allocator {
   static std::multimap<size_t, Block*>& cache() {
     static auto* c = new std::multimap<size_t, Block*>;
     return *c;
+  }
+  static std::unordered_map<void*, Block*>& live() {
+    static auto* l = new std::unordered_map<void*, Block*>;
+    return *l;
+  }
+  static c10::DeleterFnPtr& fallback_raw_deleter() {
+    static c10::DeleterFnPtr deleter = nullptr;
+    return deleter;
   }
   static size_t& cached_bytes() {
     static size_t bytes = 0;
@@ -130,9 +158,13 @@ void configure_runtime(int threads) {
   static std::once_flag installed;
   std::call_once(installed, [] { c10::SetCPUAllocator(&allocator, /*priority=*/1); });
 #ifdef M_TRIM_THRESHOLD
-  // Smaller buffers come from glibc's heap: keep what is freed there too.
+  // Smaller buffers come from glibc's heap: keep what is freed there too. Setting the trim
+  // threshold also freezes glibc's mmap threshold at its 128 KiB default, so buffers between
+  // 128 KiB and 1 MiB (a 19-token prompt's [pos, d_mlp] is 233 KiB) would be mmap'd fresh on
+  // every allocation and munmap'd on every free; the heap serves everything below our 1 MiB.
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   mallopt(M_TOP_PAD, 64 << 20);
+  mallopt(M_MMAP_THRESHOLD, static_cast<int>(CachingCpuAllocator::kMinCached));
 #endif
 }
 

@@ -51,4 +51,22 @@ TEST(Runtime, ReleaseCachedMemoryGivesKeptBuffersBack) {
   EXPECT_LT(resident_mib(), before + 16);
 }
 
+// c10::Allocator::raw_allocate asserts that a buffer's context is its data pointer, and
+// raw_deallocate needs raw_deleter(); oneDNN tensors allocate that way. Big buffers (ours) and small
+// ones (the fallback allocator's) both round-trip.
+TEST(Runtime, RawAllocateAndDeallocateWorkForBigAndSmallBuffers) {
+  tlens::configure_runtime(0);
+  c10::Allocator* allocator = c10::GetAllocator(c10::DeviceType::CPU);
+  for (size_t bytes : {size_t{64}, size_t{4} << 20}) {
+    void* ptr = allocator->raw_allocate(bytes);
+    ASSERT_NE(ptr, nullptr);
+    static_cast<char*>(ptr)[bytes - 1] = 1;
+    allocator->raw_deallocate(ptr);
+  }
+  if (torch::hasMKLDNN()) {
+    auto x = torch::randn({1024, 1024});  // [1024, 1024]: 4 MiB, one of our buffers
+    EXPECT_TRUE(torch::equal(x.to_mkldnn().to_dense(), x));
+  }
+}
+
 }  // namespace
