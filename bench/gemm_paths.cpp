@@ -1,8 +1,9 @@
 // The GEMM paths libtorch offers tlens on this machine, on gpt2-small's shapes: the BLAS behind
 // torch::mm (Debian's libtorch: the system libblas.so.3, OpenBLAS after scripts/setup.sh) against
 // oneDNN's fp32 torch::mkldnn_linear, with the input already in oneDNN's layout ("dnnl") and
-// converted on every call ("dnnl+conv", what a forward would pay). M = 19 is the seed's prompt,
-// M = 1024 a full context.
+// converted on every call ("dnnl+conv", what a forward would pay), and tlens's own small-M kernel
+// (tlens::linear, forced on at every M here; the engine uses it for 2..24 rows). M = 19 is the
+// seed's prompt, M = 1024 a full context.
 //
 //   cmake --build build --target gemm_paths && OMP_WAIT_POLICY=PASSIVE build/gemm_paths [THREADS]
 #include <chrono>
@@ -12,6 +13,9 @@
 #include <vector>
 
 #include <torch/torch.h>
+
+#include "tlens/linear.h"
+#include "tlens/runtime.h"
 
 namespace {
 
@@ -26,14 +30,15 @@ double milliseconds(F f, int repeats = 20) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  torch::set_num_threads(argc > 1 ? std::atoi(argv[1]) : 2);
+  // tlens's runtime: its thread count and its allocator (buffers of 1 MiB and more on huge pages).
+  tlens::configure_runtime(argc > 1 ? std::atoi(argv[1]) : 2);
   torch::NoGradGuard no_grad;
   torch::manual_seed(0);
   std::printf("threads %d; GFLOP/s (higher is better), max |dnnl - blas|\n", torch::get_num_threads());
   // [K, N] of W_QKV, W_in, W_out and W_U.
   const std::vector<std::pair<int64_t, int64_t>> shapes = {{768, 2304}, {768, 3072}, {3072, 768}, {768, 50257}};
   for (const auto& [K, N] : shapes) {
-    for (int64_t M : {19, 1024}) {
+    for (int64_t M : {8, 19, 32, 128, 1024}) {
       auto x = torch::randn({M, K});                // [M, K]
       auto W = torch::randn({K, N});                // [K, N], TransformerLens's layout
       auto W_dnnl = W.t().contiguous().to_mkldnn();  // [N, K], nn.Linear's layout, oneDNN tensor
@@ -42,10 +47,14 @@ int main(int argc, char** argv) {
       const double blas = milliseconds([&] { torch::mm(x, W); });
       const double dnnl = milliseconds([&] { torch::mkldnn_linear(x_dnnl, W_dnnl, {}); });
       const double dnnl_conv = milliseconds([&] { torch::mkldnn_linear(x.to_mkldnn(), W_dnnl, {}).to_dense(); });
+      auto b = torch::zeros({N});                   // [N]
+      tlens::set_small_gemm_max_rows(M);
+      const double own = milliseconds([&] { tlens::linear(x, W, b); });
       const double diff = (torch::mkldnn_linear(x_dnnl, W_dnnl, {}).to_dense() - torch::mm(x, W)).abs().max().item<double>();
-      std::printf("M %4ld K %4ld N %5ld: blas %6.1f | dnnl %6.1f | dnnl+conv %6.1f   (diff %.1e)\n",
+      const double own_diff = (tlens::linear(x, W, b) - torch::mm(x, W)).abs().max().item<double>();
+      std::printf("M %4ld K %4ld N %5ld: blas %6.1f | dnnl %6.1f | dnnl+conv %6.1f | tlens %6.1f   (diff %.1e, tlens %.1e)\n",
                   static_cast<long>(M), static_cast<long>(K), static_cast<long>(N), gflop / blas * 1e3,
-                  gflop / dnnl * 1e3, gflop / dnnl_conv * 1e3, diff);
+                  gflop / dnnl * 1e3, gflop / dnnl_conv * 1e3, gflop / own * 1e3, diff, own_diff);
     }
   }
   return 0;

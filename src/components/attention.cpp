@@ -4,6 +4,8 @@
 
 #include <torch/torch.h>
 
+#include "tlens/linear.h"
+
 namespace tlens {
 
 AttentionImpl::AttentionImpl(const HookedTransformerConfig& cfg, int64_t layer)
@@ -37,7 +39,7 @@ torch::Tensor AttentionImpl::project(const torch::Tensor& input, const torch::Te
   // [d_model, head_index * d_head]
   auto W_flat = W.permute({1, 0, 2}).reshape({d, H * dh});
   // [batch, pos, head_index * d_head]
-  auto out = torch::addmm(b.reshape({H * dh}), input.reshape({-1, d}), W_flat);
+  auto out = linear(input.reshape({-1, d}), W_flat, b.reshape({H * dh}));
   return out.view({input.size(0), input.size(1), H, dh});  // [batch, pos, head_index, d_head]
 }
 
@@ -73,7 +75,7 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& query_input,
   if (shared_input && query_input.dim() == 3 && !torch::GradMode::is_enabled()) {
     const auto& packed = packed_qkv();
     // [batch, pos, 3, head_index, d_head]
-    auto qkv = torch::addmm(packed.b, query_input.reshape({batch * pos, d}), packed.W)
+    auto qkv = linear(query_input.reshape({batch * pos, d}), packed.W, packed.b)
                    .view({batch, pos, 3, H, dh});
     q = qkv.select(2, 0);
     k = qkv.select(2, 1);
@@ -85,8 +87,8 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& query_input,
     const int64_t width = H * dh;
     auto one = [&](const torch::Tensor& input, int64_t i) {
       // [batch * pos, d_model] @ [d_model, head_index * d_head] -> [batch, pos, head_index, d_head]
-      return torch::addmm(packed.b.narrow(0, i * width, width), input.reshape({-1, d}),
-                          packed.W.narrow(1, i * width, width))
+      return linear(input.reshape({-1, d}), packed.W.narrow(1, i * width, width),
+                    packed.b.narrow(0, i * width, width))
           .view({input.size(0), input.size(1), H, dh});
     };
     q = one(query_input, 0);
@@ -132,7 +134,7 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& query_input,
     return result.sum(2) + b_O;  // [batch, pos, d_model]
   }
   // [batch * pos, head_index * d_head] @ [head_index * d_head, d_model] + b_O
-  auto out = torch::addmm(b_O, z.reshape({batch * pos, H * dh}), W_O.reshape({H * dh, d}));
+  auto out = linear(z.reshape({batch * pos, H * dh}), W_O.reshape({H * dh, d}), b_O);
   return out.view({batch, pos, d});  // [batch, pos, d_model]
 }
 

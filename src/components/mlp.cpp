@@ -4,6 +4,8 @@
 
 #include <torch/torch.h>
 
+#include "tlens/linear.h"
+
 #include "tlens/error.h"
 
 namespace tlens {
@@ -36,10 +38,10 @@ MLPImpl::MLPImpl(const HookedTransformerConfig& cfg) : act_fn_(cfg.act_fn) {
 torch::Tensor MLPImpl::forward(const torch::Tensor& x) {
   const int64_t batch = x.size(0), pos = x.size(1), d_model = x.size(2);
   // [batch * pos, d_mlp]
-  auto pre = torch::addmm(b_in, x.reshape({batch * pos, d_model}), W_in);
+  auto pre = linear(x.reshape({batch * pos, d_model}), W_in, b_in);
   pre = hook_pre->forward(pre.view({batch, pos, -1}));     // [batch, pos, d_mlp]
   auto post = hook_post->forward(apply_act_fn(act_fn_, pre));  // [batch, pos, d_mlp]
-  auto out = torch::addmm(b_out, post.reshape({batch * pos, -1}), W_out);
+  auto out = linear(post.reshape({batch * pos, -1}), W_out, b_out);
   return out.view({batch, pos, d_model});  // [batch, pos, d_model]
 }
 

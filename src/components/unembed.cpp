@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include "tlens/linear.h"
+
 namespace tlens {
 
 UnembedImpl::UnembedImpl(const HookedTransformerConfig& cfg) {
@@ -11,7 +13,7 @@ UnembedImpl::UnembedImpl(const HookedTransformerConfig& cfg) {
 
 torch::Tensor UnembedImpl::forward(const torch::Tensor& x) {
   const int64_t batch = x.size(0), pos = x.size(1);
-  auto logits = torch::addmm(b_U, x.reshape({batch * pos, x.size(2)}), W_U);
+  auto logits = linear(x.reshape({batch * pos, x.size(2)}), W_U, b_U);
   return logits.view({batch, pos, W_U.size(1)});  // [batch, pos, d_vocab_out]
 }
 
