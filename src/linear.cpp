@@ -27,8 +27,7 @@ constexpr int kCols = 16;
 // panels, each contiguous. Read in place, one 64-byte line per row at a row stride of d_out floats,
 // a panel maps onto a handful of cache sets (d_out = 3072: every row in the same L1 set) and is
 // evicted before the next row block reads it; packed, a panel (16 KiB) stays in L1 for all row
-// blocks and the block (128 KiB) in L2. The rows are read whole (512 bytes), which the hardware
-// prefetchers follow.
+// blocks and the block (128 KiB) in L2.
 constexpr int64_t kBlockK = 256;
 constexpr int64_t kBlockN = 128;
 
@@ -67,15 +66,13 @@ TLENS_AVX2 void micro_kernel(int64_t K, const float* A, int64_t lda, const float
   // Named accumulators, not an array: GCC keeps an array of __m256 on the stack.
   __m256 c00 = bias0, c01 = bias1, c10 = bias0, c11 = bias1, c20 = bias0, c21 = bias1;
   __m256 c30 = bias0, c31 = bias1, c40 = bias0, c41 = bias1, c50 = bias0, c51 = bias1;
-  if (accumulate) {
-    auto row = [&](int r, __m256& lo, __m256& hi) {
-      if (r < MR) {
-        lo = load8<kMasked>(C + r * ldc, mask0);
-        hi = load8<kMasked>(C + r * ldc + 8, mask1);
-      }
-    };
-    row(0, c00, c01), row(1, c10, c11), row(2, c20, c21);
-    row(3, c30, c31), row(4, c40, c41), row(5, c50, c51);
+  if (accumulate) {  // (no lambda here: a lambda is not compiled for AVX2)
+    c00 = load8<kMasked>(C, mask0), c01 = load8<kMasked>(C + 8, mask1);
+    if (MR > 1) c10 = load8<kMasked>(C + ldc, mask0), c11 = load8<kMasked>(C + ldc + 8, mask1);
+    if (MR > 2) c20 = load8<kMasked>(C + 2 * ldc, mask0), c21 = load8<kMasked>(C + 2 * ldc + 8, mask1);
+    if (MR > 3) c30 = load8<kMasked>(C + 3 * ldc, mask0), c31 = load8<kMasked>(C + 3 * ldc + 8, mask1);
+    if (MR > 4) c40 = load8<kMasked>(C + 4 * ldc, mask0), c41 = load8<kMasked>(C + 4 * ldc + 8, mask1);
+    if (MR > 5) c50 = load8<kMasked>(C + 5 * ldc, mask0), c51 = load8<kMasked>(C + 5 * ldc + 8, mask1);
   }
   const float* A0 = A;
   const float* A1 = A + (MR > 1 ? lda : 0);

@@ -103,18 +103,20 @@ class CachingCpuAllocator final : public c10::Allocator {
     {
       std::lock_guard<std::mutex> lock(mutex());
       auto it = live().find(ptr);
-      if (it == live().end()) {
-        // Not ours: a small buffer raw_allocate got from the fallback allocator.
-        if (fallback_raw_deleter()) fallback_raw_deleter()(ptr);
-        return;
+      if (it != live().end()) {
+        block = it->second;
+        live().erase(it);
+        if (cached_bytes() + block->size <= kMaxCachedBytes) {
+          cache().emplace(block->size, block);
+          cached_bytes() += block->size;
+          return;
+        }
       }
-      block = it->second;
-      live().erase(it);
-      if (cached_bytes() + block->size <= kMaxCachedBytes) {
-        cache().emplace(block->size, block);
-        cached_bytes() += block->size;
-        return;
-      }
+    }
+    if (!block) {
+      // Not ours: a small buffer raw_allocate got from the fallback allocator.
+      if (fallback_raw_deleter()) fallback_raw_deleter()(ptr);
+      return;
     }
     munmap(block->ptr, block->size);
     delete block;

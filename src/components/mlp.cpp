@@ -4,9 +4,8 @@
 
 #include <torch/torch.h>
 
-#include "tlens/linear.h"
-
 #include "tlens/error.h"
+#include "tlens/linear.h"
 
 namespace tlens {
 
