@@ -1,5 +1,6 @@
-// linear: b + x @ W, the one matmul every weight of the model goes through (W_Q/K/V packed, W_O,
-// W_in, W_out, W_U), in TransformerLens's [d_in, d_out] layout.
+// linear: b + x @ W, the matmul the forward's weights go through (W_Q/K/V packed, W_O, W_in,
+// W_out, W_U; not the per-head einsums of split_qkv_input / use_attn_result), in TransformerLens's
+// [d_in, d_out] layout.
 //
 //   auto y = tlens::linear(x, W, b);   // x [rows, d_in], W [d_in, d_out], b [d_out] -> [rows, d_out]
 //
@@ -17,8 +18,9 @@
 
 namespace tlens {
 
-// x [rows, d_in] (rows contiguous), W [d_in, d_out] (any row stride, columns contiguous),
-// b [d_out] -> [rows, d_out]. Same result as torch::addmm(b, x, W) up to float rounding.
+// x [rows, d_in], W [d_in, d_out], b [d_out] -> [rows, d_out]. Same result as
+// torch::addmm(b, x, W) up to float rounding. The kernel takes any row strides of x and W as long
+// as their columns are contiguous (W.narrow(1, ...) of the packed QKV weight); anything else is addmm.
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& W, const torch::Tensor& b);
 
 // The most rows the small-M kernel takes (default 24); above it linear() calls torch::addmm.
