@@ -66,52 +66,27 @@ TLENS_AVX2 void micro_kernel(int64_t K, const float* A, int64_t lda, const float
   // Named accumulators, not an array: GCC keeps an array of __m256 on the stack.
   __m256 c00 = bias0, c01 = bias1, c10 = bias0, c11 = bias1, c20 = bias0, c21 = bias1;
   __m256 c30 = bias0, c31 = bias1, c40 = bias0, c41 = bias1, c50 = bias0, c51 = bias1;
-  if (accumulate) {  // (no lambda here: a lambda is not compiled for AVX2)
-    c00 = load8<kMasked>(C, mask0), c01 = load8<kMasked>(C + 8, mask1);
-    if (MR > 1) c10 = load8<kMasked>(C + ldc, mask0), c11 = load8<kMasked>(C + ldc + 8, mask1);
-    if (MR > 2) c20 = load8<kMasked>(C + 2 * ldc, mask0), c21 = load8<kMasked>(C + 2 * ldc + 8, mask1);
-    if (MR > 3) c30 = load8<kMasked>(C + 3 * ldc, mask0), c31 = load8<kMasked>(C + 3 * ldc + 8, mask1);
-    if (MR > 4) c40 = load8<kMasked>(C + 4 * ldc, mask0), c41 = load8<kMasked>(C + 4 * ldc + 8, mask1);
-    if (MR > 5) c50 = load8<kMasked>(C + 5 * ldc, mask0), c51 = load8<kMasked>(C + 5 * ldc + 8, mask1);
+  // Row r of the tile, written out per row (a lambda would not be compiled for AVX2).
+#define TLENS_LOAD_C_ROW(r, lo, hi) \
+  if (MR > r) lo = load8<kMasked>(C + r * ldc, mask0), hi = load8<kMasked>(C + r * ldc + 8, mask1)
+#define TLENS_FMA_ROW(r, lo, hi)                             \
+  if constexpr (MR > r) {                                    \
+    const __m256 a = _mm256_broadcast_ss(A + r * lda + k);   \
+    lo = _mm256_fmadd_ps(a, b0, lo);                         \
+    hi = _mm256_fmadd_ps(a, b1, hi);                         \
   }
-  const float* A0 = A;
-  const float* A1 = A + (MR > 1 ? lda : 0);
-  const float* A2 = A + (MR > 2 ? 2 * lda : 0);
-  const float* A3 = A + (MR > 3 ? 3 * lda : 0);
-  const float* A4 = A + (MR > 4 ? 4 * lda : 0);
-  const float* A5 = A + (MR > 5 ? 5 * lda : 0);
+  if (accumulate) {
+    TLENS_LOAD_C_ROW(0, c00, c01); TLENS_LOAD_C_ROW(1, c10, c11); TLENS_LOAD_C_ROW(2, c20, c21);
+    TLENS_LOAD_C_ROW(3, c30, c31); TLENS_LOAD_C_ROW(4, c40, c41); TLENS_LOAD_C_ROW(5, c50, c51);
+  }
   for (int64_t k = 0; k < K; ++k) {
     const __m256 b0 = _mm256_loadu_ps(Bp + k * kCols);
     const __m256 b1 = _mm256_loadu_ps(Bp + k * kCols + 8);
-    __m256 a = _mm256_broadcast_ss(A0 + k);
-    c00 = _mm256_fmadd_ps(a, b0, c00);
-    c01 = _mm256_fmadd_ps(a, b1, c01);
-    if constexpr (MR > 1) {
-      a = _mm256_broadcast_ss(A1 + k);
-      c10 = _mm256_fmadd_ps(a, b0, c10);
-      c11 = _mm256_fmadd_ps(a, b1, c11);
-    }
-    if constexpr (MR > 2) {
-      a = _mm256_broadcast_ss(A2 + k);
-      c20 = _mm256_fmadd_ps(a, b0, c20);
-      c21 = _mm256_fmadd_ps(a, b1, c21);
-    }
-    if constexpr (MR > 3) {
-      a = _mm256_broadcast_ss(A3 + k);
-      c30 = _mm256_fmadd_ps(a, b0, c30);
-      c31 = _mm256_fmadd_ps(a, b1, c31);
-    }
-    if constexpr (MR > 4) {
-      a = _mm256_broadcast_ss(A4 + k);
-      c40 = _mm256_fmadd_ps(a, b0, c40);
-      c41 = _mm256_fmadd_ps(a, b1, c41);
-    }
-    if constexpr (MR > 5) {
-      a = _mm256_broadcast_ss(A5 + k);
-      c50 = _mm256_fmadd_ps(a, b0, c50);
-      c51 = _mm256_fmadd_ps(a, b1, c51);
-    }
+    TLENS_FMA_ROW(0, c00, c01) TLENS_FMA_ROW(1, c10, c11) TLENS_FMA_ROW(2, c20, c21)
+    TLENS_FMA_ROW(3, c30, c31) TLENS_FMA_ROW(4, c40, c41) TLENS_FMA_ROW(5, c50, c51)
   }
+#undef TLENS_LOAD_C_ROW
+#undef TLENS_FMA_ROW
   const __m256 out[6][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
   for (int r = 0; r < MR; ++r) {
     float* Cr = C + r * ldc;

@@ -34,18 +34,15 @@ class CachingCpuAllocator final : public c10::Allocator {
     fallback_raw_deleter() = fallback->raw_deleter();
   }
 
-  // Gives every kept block back to the system.
+  // Gives every kept buffer back to the system.
   static void release_cached() {
-    std::multimap<size_t, Block*> blocks;
+    std::multimap<size_t, void*> buffers;
     {
       std::lock_guard<std::mutex> lock(mutex());
-      blocks.swap(cache());
+      buffers.swap(cache());
       cached_bytes() = 0;
     }
-    for (auto& [size, block] : blocks) {
-      munmap(block->ptr, block->size);
-      delete block;
-    }
+    for (auto& [size, ptr] : buffers) munmap(ptr, size);
   }
 
 #if TORCH_VERSION_MAJOR >= 2 && TORCH_VERSION_MINOR >= 3
@@ -61,78 +58,70 @@ class CachingCpuAllocator final : public c10::Allocator {
   c10::DeleterFnPtr raw_deleter() const override { return &release; }
 
  private:
-  struct Block {
-    void* ptr;
-    size_t size;
-  };
-
   c10::DataPtr allocate_impl(size_t nbytes) const {
     if (nbytes < kMinCached) return fallback_->allocate(nbytes);
     // Big buffers in whole huge pages; smaller ones in 64 KiB steps, where rounding up to 2 MiB
     // would waste up to half of them (a touched huge page is resident as a whole).
     const size_t step = nbytes >= kWholeHugePages ? kHugePage : kSmallStep;
     const size_t size = (nbytes + step - 1) / step * step;
-    Block* block = nullptr;
+    void* ptr = nullptr;
     {
       std::lock_guard<std::mutex> lock(mutex());
-      auto& free_blocks = cache();
-      auto it = free_blocks.find(size);
-      if (it != free_blocks.end()) {
-        block = it->second;
-        free_blocks.erase(it);
+      auto it = cache().find(size);
+      if (it != cache().end()) {
+        ptr = it->second;
+        cache().erase(it);
         cached_bytes() -= size;
+        live().emplace(ptr, size);
       }
     }
-    if (!block) {
-      void* ptr = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (!ptr) {
+      ptr = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
       if (ptr == MAP_FAILED) return fallback_->allocate(nbytes);
       madvise(ptr, size, MADV_HUGEPAGE);
-      block = new Block{ptr, size};
-    }
-    {
       std::lock_guard<std::mutex> lock(mutex());
-      live().emplace(block->ptr, block);
+      live().emplace(ptr, size);
     }
     // The context is the data pointer itself, as c10::Allocator::raw_allocate requires (oneDNN
-    // tensors allocate that way); release() finds the block by it.
-    return {block->ptr, block->ptr, &release, c10::Device(c10::DeviceType::CPU)};
+    // tensors allocate that way); release() looks the buffer's size up by it.
+    return {ptr, ptr, &release, c10::Device(c10::DeviceType::CPU)};
   }
 
   static void release(void* ptr) {
-    Block* block = nullptr;
+    size_t size = 0;
     {
       std::lock_guard<std::mutex> lock(mutex());
       auto it = live().find(ptr);
       if (it != live().end()) {
-        block = it->second;
+        size = it->second;
         live().erase(it);
-        if (cached_bytes() + block->size <= kMaxCachedBytes) {
-          cache().emplace(block->size, block);
-          cached_bytes() += block->size;
+        if (cached_bytes() + size <= kMaxCachedBytes) {
+          cache().emplace(size, ptr);
+          cached_bytes() += size;
           return;
         }
       }
     }
-    if (!block) {
+    if (size == 0) {
       // Not ours: a small buffer raw_allocate got from the fallback allocator.
       if (fallback_raw_deleter()) fallback_raw_deleter()(ptr);
       return;
     }
-    munmap(block->ptr, block->size);
-    delete block;
+    munmap(ptr, size);
   }
 
-  // Function-local statics: blocks may be released during static destruction at exit.
+  // Function-local statics: buffers may be released during static destruction at exit.
   static std::mutex& mutex() {
     static auto* m = new std::mutex;
     return *m;
   }
-  static std::multimap<size_t, Block*>& cache() {
-    static auto* c = new std::multimap<size_t, Block*>;
+  // Kept buffers by size, and the size of every buffer handed out, by its pointer.
+  static std::multimap<size_t, void*>& cache() {
+    static auto* c = new std::multimap<size_t, void*>;
     return *c;
   }
-  static std::unordered_map<void*, Block*>& live() {
-    static auto* l = new std::unordered_map<void*, Block*>;
+  static std::unordered_map<void*, size_t>& live() {
+    static auto* l = new std::unordered_map<void*, size_t>;
     return *l;
   }
   static c10::DeleterFnPtr& fallback_raw_deleter() {
