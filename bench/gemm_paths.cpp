@@ -8,6 +8,7 @@
 //   cmake --build build --target gemm_paths && OMP_WAIT_POLICY=PASSIVE build/gemm_paths [THREADS]
 #include <chrono>
 #include <cstdio>
+#include <algorithm>
 #include <cstdlib>
 #include <utility>
 #include <vector>
@@ -38,23 +39,39 @@ int main(int argc, char** argv) {
   // [K, N] of W_QKV, W_in, W_out and W_U.
   const std::vector<std::pair<int64_t, int64_t>> shapes = {{768, 2304}, {768, 3072}, {3072, 768}, {768, 50257}};
   for (const auto& [K, N] : shapes) {
-    for (int64_t M : {8, 19, 32, 128, 1024}) {
+    // Enough copies of W to fill 256 MiB, used in turn: each call reads its weights from memory,
+    // as a forward over gpt2-small's 500 MB does, not from the 32 MiB L3.
+    const int64_t copies = std::max<int64_t>(1, (int64_t{256} << 20) / (K * N * 4));
+    std::vector<torch::Tensor> Ws, Wts;
+    for (int64_t c = 0; c < copies; ++c) {
+      Ws.push_back(torch::randn({K, N}));                 // [K, N], TransformerLens's layout
+      Wts.push_back(Ws.back().t().contiguous().t());      // [K, N] stored as [N, K] (tlens's)
+    }
+    int64_t turn = 0;
+    auto next = [&](const std::vector<torch::Tensor>& all) -> const torch::Tensor& {
+      return all[turn++ % copies];
+    };
+    for (int64_t M : {8, 19, 32, 64, 128, 1024}) {
       auto x = torch::randn({M, K});                // [M, K]
-      auto W = torch::randn({K, N});                // [K, N], TransformerLens's layout
-      auto W_dnnl = W.t().contiguous().to_mkldnn();  // [N, K], nn.Linear's layout, oneDNN tensor
+      auto W_dnnl = Ws[0].t().contiguous().to_mkldnn();  // [N, K], nn.Linear's layout, oneDNN tensor
       auto x_dnnl = x.to_mkldnn();                  // [M, K]
       const double gflop = 2.0 * M * K * N / 1e9;
-      const double blas = milliseconds([&] { torch::mm(x, W); });
+      const double blas = milliseconds([&] { torch::mm(x, next(Ws)); });
+      const double blas_t = milliseconds([&] { torch::mm(x, next(Wts)); });
       const double dnnl = milliseconds([&] { torch::mkldnn_linear(x_dnnl, W_dnnl, {}); });
       const double dnnl_conv = milliseconds([&] { torch::mkldnn_linear(x.to_mkldnn(), W_dnnl, {}).to_dense(); });
       auto b = torch::zeros({N});                   // [N]
       tlens::set_small_gemm_max_rows(M);
-      const double own = milliseconds([&] { tlens::linear(x, W, b); });
-      const double diff = (torch::mkldnn_linear(x_dnnl, W_dnnl, {}).to_dense() - torch::mm(x, W)).abs().max().item<double>();
-      const double own_diff = (tlens::linear(x, W, b) - torch::mm(x, W)).abs().max().item<double>();
-      std::printf("M %4ld K %4ld N %5ld: blas %6.1f | dnnl %6.1f | dnnl+conv %6.1f | tlens %6.1f   (diff %.1e, tlens %.1e)\n",
+      const double own = milliseconds([&] { tlens::linear(x, next(Ws), b); });
+      const double own_t = milliseconds([&] { tlens::linear(x, next(Wts), b); });
+      auto expected = torch::mm(x, Ws[0]);          // [M, N]
+      const double diff = (torch::mkldnn_linear(x_dnnl, W_dnnl, {}).to_dense() - expected).abs().max().item<double>();
+      const double own_diff = std::max((tlens::linear(x, Ws[0], b) - expected).abs().max().item<double>(),
+                                       (tlens::linear(x, Wts[0], b) - expected).abs().max().item<double>());
+      std::printf("M %4ld K %4ld N %5ld: blas %6.1f | blas W^T %6.1f | dnnl %6.1f | dnnl+conv %6.1f | tlens %6.1f | tlens W^T %6.1f  (diff %.1e, tlens %.1e)\n",
                   static_cast<long>(M), static_cast<long>(K), static_cast<long>(N), gflop / blas * 1e3,
-                  gflop / dnnl * 1e3, gflop / dnnl_conv * 1e3, gflop / own * 1e3, diff, own_diff);
+                  gflop / blas_t * 1e3, gflop / dnnl * 1e3, gflop / dnnl_conv * 1e3, gflop / own * 1e3,
+                  gflop / own_t * 1e3, diff, own_diff);
     }
   }
   return 0;

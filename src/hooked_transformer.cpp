@@ -402,8 +402,12 @@ void HookedTransformerImpl::load_state_dict(const StateDict& sd, bool assign) {
   torch::NoGradGuard no_grad;
   for (auto& item : params) {
     const auto& value = sd.at(item.key());
-    if (assign && value.is_contiguous() && value.scalar_type() == item.value().scalar_type()) {
-      item.value().set_data(value);  // take the tensor's storage: no second copy of the weights
+    // Take the tensor's storage when it is laid out as the parameter is (contiguous, or linear.h's
+    // weight layout): no second copy of the weights.
+    const bool same_layout = value.strides() == item.value().strides() &&
+                             value.is_non_overlapping_and_dense();
+    if (assign && same_layout && value.scalar_type() == item.value().scalar_type()) {
+      item.value().set_data(value);
     } else {
       item.value().copy_(value);
     }

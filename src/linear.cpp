@@ -131,6 +131,121 @@ TLENS_AVX2 void pack_block(int64_t kc, int64_t cols, const float* B, int64_t ldb
   }
 }
 
+// --- W stored transposed: Bt [d_out, d_in], each output's weights contiguous (nn.Linear's layout,
+// and how tlens stores W_in, W_out, W_O, W_U and the packed W_QKV; see linear.h) ---
+//
+// C[m, n] = sum_k A[m, k] Bt[n, k]: dot products along contiguous rows, so W streams from memory
+// in order, four rows at a time, with no packing; the hardware prefetcher runs ahead of the
+// FMAs. Each tile is 3 rows of A x 4 rows of Bt: 12 accumulators of 8 partial sums, reduced at
+// the end of a K block.
+
+#ifndef TLENS_PF_HINT
+#define TLENS_PF_HINT _MM_HINT_T0
+#endif
+bool prefetch_enabled() {
+  static const bool on = !std::getenv("TLENS_NO_PF");
+  return on;
+}
+
+// Rows of A (inputs) and of Bt (outputs) per tile.
+constexpr int kNtRows = 3;
+constexpr int kNtCols = 4;
+// K is taken in blocks of kNtBlockK so that four rows of Bt (16 KiB) stay in L1 while every row
+// tile of A runs over them.
+constexpr int64_t kNtBlockK = 1024;
+
+// Horizontal sums of four accumulators: {sum(a), sum(b), sum(c), sum(d)}.
+TLENS_AVX2 inline __m128 sum4(__m256 a, __m256 b, __m256 c, __m256 d) {
+  const __m256 ab = _mm256_hadd_ps(a, b);     // a01 a23 b01 b23 | a45 a67 b45 b67
+  const __m256 cd = _mm256_hadd_ps(c, d);     // c01 c23 d01 d23 | c45 c67 d45 d67
+  const __m256 abcd = _mm256_hadd_ps(ab, cd);  // a0-3 b0-3 c0-3 d0-3 | a4-7 b4-7 c4-7 d4-7
+  return _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1));
+}
+
+// C[MR, cols] (+)= A[MR, kc] . Bt[cols, kc] for cols <= 4 (rows of Bt past cols repeat its row 0
+// and are not stored). Starts from C when `accumulate`, else from bias (null: zero).
+template <int MR>
+TLENS_AVX2 void dot_kernel(int64_t kc, const float* A, int64_t lda, const float* Bt, int64_t ldb,
+                           int cols, const float* bias, bool accumulate, float* C, int64_t ldc,
+                           const float* prefetch) {
+  const float* b0 = Bt;
+  const float* b1 = cols > 1 ? Bt + ldb : Bt;
+  const float* b2 = cols > 2 ? Bt + 2 * ldb : Bt;
+  const float* b3 = cols > 3 ? Bt + 3 * ldb : Bt;
+  const float* a0 = A;
+  const float* a1 = MR > 1 ? A + lda : A;
+  const float* a2 = MR > 2 ? A + 2 * lda : A;
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c02 = c00, c03 = c00;
+  __m256 c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+  __m256 c20 = c00, c21 = c00, c22 = c00, c23 = c00;
+  // One column of the tile: Bt row j against the MR rows of A.
+#define TLENS_DOT_COLUMN(load, bj, c0, c1, c2)              \
+  {                                                         \
+    const __m256 w = load(bj);                              \
+    c0 = _mm256_fmadd_ps(x0, w, c0);                        \
+    if constexpr (MR > 1) c1 = _mm256_fmadd_ps(x1, w, c1);  \
+    if constexpr (MR > 2) c2 = _mm256_fmadd_ps(x2, w, c2);  \
+  }
+#define TLENS_DOT_STEP(load)                                                     \
+  {                                                                              \
+    const __m256 x0 = load(a0);                                                  \
+    const __m256 x1 = MR > 1 ? load(a1) : x0;                                    \
+    const __m256 x2 = MR > 2 ? load(a2) : x0;                                    \
+    TLENS_DOT_COLUMN(load, b0, c00, c10, c20)                                    \
+    TLENS_DOT_COLUMN(load, b1, c01, c11, c21)                                    \
+    TLENS_DOT_COLUMN(load, b2, c02, c12, c22)                                    \
+    TLENS_DOT_COLUMN(load, b3, c03, c13, c23)                                    \
+  }
+  int64_t k = 0;
+#define TLENS_LOAD_FULL(p) _mm256_loadu_ps((p) + k)
+  if (prefetch) {
+    for (; k + 8 <= kc; k += 8) {
+      if ((k & 15) == 0) _mm_prefetch(reinterpret_cast<const char*>(prefetch + k), TLENS_PF_HINT);
+      TLENS_DOT_STEP(TLENS_LOAD_FULL)
+    }
+  }
+  for (; k + 8 <= kc; k += 8) TLENS_DOT_STEP(TLENS_LOAD_FULL)
+#undef TLENS_LOAD_FULL
+  if (k < kc) {  // the last kc % 8 columns, the rest of the lanes zero
+    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(kc - k)),
+                                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+#define TLENS_LOAD_TAIL(p) _mm256_maskload_ps((p) + k, mask)
+    TLENS_DOT_STEP(TLENS_LOAD_TAIL)
+#undef TLENS_LOAD_TAIL
+  }
+#undef TLENS_DOT_STEP
+#undef TLENS_DOT_COLUMN
+  const __m128 sums[3] = {sum4(c00, c01, c02, c03), sum4(c10, c11, c12, c13),
+                          sum4(c20, c21, c22, c23)};
+  for (int r = 0; r < MR; ++r) {
+    float out[4];
+    _mm_storeu_ps(out, sums[r]);
+    float* Cr = C + r * ldc;
+    for (int j = 0; j < cols; ++j) Cr[j] = (accumulate ? Cr[j] : bias ? bias[j] : 0.0f) + out[j];
+  }
+}
+
+// Row tiles of A as even as possible: 19 rows are 3 3 3 3 3 2 2.
+// `next` (may be null): the block of Bt the next call reads; tiles 1 to 4 each prefetch one of its
+// rows while their own Bt rows come from L1.
+void dot_tiles(int64_t M, int64_t kc, const float* A, int64_t lda, const float* Bt, int64_t ldb,
+               int cols, const float* bias, bool accumulate, float* C, int64_t ldc,
+               const float* next) {
+  const int64_t tiles = (M + kNtRows - 1) / kNtRows;
+  const int64_t base = M / tiles, extra = M % tiles;
+  int64_t i = 0;
+  for (int64_t t = 0; t < tiles; ++t) {
+    const int64_t rows = base + (t < extra ? 1 : 0);
+    const float* At = A + i * lda;
+    float* Ct = C + i * ldc;
+    const float* pf = next && t >= 1 && t <= kNtCols ? next + (t - 1) * ldb : nullptr;
+    if (rows == 3) dot_kernel<3>(kc, At, lda, Bt, ldb, cols, bias, accumulate, Ct, ldc, pf);
+    else if (rows == 2) dot_kernel<2>(kc, At, lda, Bt, ldb, cols, bias, accumulate, Ct, ldc, pf);
+    else dot_kernel<1>(kc, At, lda, Bt, ldb, cols, bias, accumulate, Ct, ldc, pf);
+    i += rows;
+  }
+}
+
 bool cpu_has_avx2_fma() {
   static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   return has;
@@ -139,6 +254,21 @@ bool cpu_has_avx2_fma() {
 #endif  // TLENS_SMALL_GEMM_X86
 
 }  // namespace
+
+torch::Tensor empty_weight(int64_t d_in, int64_t d_out) {
+  return torch::empty({d_out, d_in}).t();  // [d_in, d_out], stored as [d_out, d_in]
+}
+
+bool in_weight_layout(const torch::Tensor& W) {
+  // (A dimension of size 1 has any stride.)
+  return W.dim() == 2 && (W.size(0) == 1 || W.stride(0) == 1) &&
+         (W.size(1) == 1 || W.stride(1) == W.size(0));
+}
+
+torch::Tensor to_weight_layout(const torch::Tensor& W) {
+  if (in_weight_layout(W)) return W;
+  return W.t().contiguous().t();  // [d_in, d_out], stored as [d_out, d_in]
+}
 
 int64_t small_gemm_max_rows() { return max_rows().load(); }
 void set_small_gemm_max_rows(int64_t rows) { max_rows().store(std::max<int64_t>(0, rows)); }
@@ -196,6 +326,34 @@ void small_gemm(int64_t M, int64_t K, int64_t n_begin, int64_t n_end, const floa
 #endif
 }
 
+void small_gemm_nt(int64_t M, int64_t K, int64_t n_begin, int64_t n_end, const float* A,
+                   int64_t lda, const float* Bt, int64_t ldb, const float* bias, float* C,
+                   int64_t ldc) {
+  TORCH_CHECK(small_gemm_available(), "tlens::small_gemm_nt needs an x86-64 CPU with AVX2 and FMA");
+#ifdef TLENS_SMALL_GEMM_X86
+  if (M <= 0 || n_end <= n_begin) return;
+  for (int64_t j = n_begin; j < n_end; j += kNtCols) {
+    const int cols = static_cast<int>(std::min<int64_t>(kNtCols, n_end - j));
+    const float* bias_j = bias ? bias + j : nullptr;
+    if (K <= 0)
+      dot_tiles(M, 0, A, lda, Bt + j * ldb, ldb, cols, bias_j, false, C + j, ldc, nullptr);
+    for (int64_t k0 = 0; k0 < K; k0 += kNtBlockK) {
+      const int64_t kc = std::min(kNtBlockK, K - k0);
+      // The next block: these rows' next K block, else the next four rows' first.
+      const float* next = k0 + kc < K                 ? Bt + j * ldb + k0 + kc
+                          : j + kNtCols + kNtCols <= n_end ? Bt + (j + kNtCols) * ldb
+                                                        : nullptr;
+      if (!prefetch_enabled()) next = nullptr;
+      dot_tiles(M, kc, A + k0, lda, Bt + j * ldb + k0, ldb, cols, bias_j, k0 > 0, C + j, ldc,
+                next);
+    }
+  }
+#else
+  (void)M, (void)K, (void)n_begin, (void)n_end, (void)A, (void)lda, (void)Bt, (void)ldb,
+      (void)bias, (void)C, (void)ldc;
+#endif
+}
+
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& W, const torch::Tensor& b) {
   const bool shapes = x.dim() == 2 && W.dim() == 2 && b.dim() == 1 && W.size(0) == x.size(1) &&
                       b.size(0) == W.size(1);
@@ -208,17 +366,31 @@ torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& W, const torch
                     small_gemm_available() && !autograd && x.scalar_type() == torch::kFloat &&
                     W.scalar_type() == torch::kFloat && b.scalar_type() == torch::kFloat &&
                     x.device().is_cpu() && W.device().is_cpu() && b.device().is_cpu() &&
-                    x.stride(1) == 1 && W.stride(1) == 1 && b.stride(0) == 1;
-  if (!fits) return torch::addmm(b, x, W);  // [rows, d_out]
+                    x.stride(1) == 1 && b.stride(0) == 1;
+  // W [d_in, d_out] as the transpose of a row-major [d_out, d_in] (tlens's own weights), or
+  // row-major itself (a weight from elsewhere).
+  const bool transposed = W.stride(0) == 1 || K == 1;
+  const bool row_major = W.stride(1) == 1 || N == 1;
+  if (!fits || !(transposed || row_major)) return torch::addmm(b, x, W);  // [rows, d_out]
   auto out = torch::empty({M, N}, x.options());  // [rows, d_out]
   const float* A = x.data_ptr<float>();
   const float* B = W.data_ptr<float>();
   const float* bias = b.data_ptr<float>();
   float* C = out.data_ptr<float>();
-  const int64_t lda = x.stride(0), ldb = W.stride(0);
+  const int64_t lda = x.stride(0);
+  const int64_t threads = std::max<int64_t>(1, at::get_num_threads());
+  if (transposed) {
+    const int64_t ldb = W.stride(1);  // Bt[n, k] = W[k, n]
+    const int64_t quads = (N + kNtCols - 1) / kNtCols;
+    // One contiguous range of output columns (rows of W's storage) per thread.
+    at::parallel_for(0, quads, (quads + threads - 1) / threads, [&](int64_t begin, int64_t end) {
+      small_gemm_nt(M, K, begin * kNtCols, std::min(N, end * kNtCols), A, lda, B, ldb, bias, C, N);
+    });
+    return out;
+  }
+  const int64_t ldb = W.stride(0);
   const int64_t panels = (N + kCols - 1) / kCols;
   // One contiguous range of panels per thread of libtorch's pool.
-  const int64_t threads = std::max<int64_t>(1, at::get_num_threads());
   at::parallel_for(0, panels, (panels + threads - 1) / threads, [&](int64_t begin, int64_t end) {
     small_gemm(M, K, begin * kCols, std::min(N, end * kCols), A, lda, B, ldb, bias, C, N);
   });

@@ -14,7 +14,7 @@ AttentionImpl::AttentionImpl(const HookedTransformerConfig& cfg, int64_t layer)
   W_Q = register_parameter("W_Q", torch::empty({H, d, dh}));
   W_K = register_parameter("W_K", torch::empty({H, d, dh}));
   W_V = register_parameter("W_V", torch::empty({H, d, dh}));
-  W_O = register_parameter("W_O", torch::empty({H, dh, d}));
+  W_O = register_parameter("W_O", empty_weight(H * dh, d).view({H, dh, d}));  // [head_index, d_head, d_model]
   b_Q = register_parameter("b_Q", torch::zeros({H, dh}));
   b_K = register_parameter("b_K", torch::zeros({H, dh}));
   b_V = register_parameter("b_V", torch::zeros({H, dh}));
@@ -49,8 +49,10 @@ const AttentionImpl::PackedQKV& AttentionImpl::packed_qkv() {
     source.emplace_back(t->data_ptr(), t->_version());
   if (source != packed_.source || !packed_.W.defined()) {
     const int64_t H = cfg_.n_heads, d = cfg_.d_model, dh = cfg_.d_head;
-    auto flat = [&](const torch::Tensor& W) { return W.permute({1, 0, 2}).reshape({d, H * dh}); };
-    packed_.W = torch::cat({flat(W_Q), flat(W_K), flat(W_V)}, 1);  // [d_model, 3 * head_index * d_head]
+    // head_index d_model d_head -> (head_index d_head) d_model
+    auto rows = [&](const torch::Tensor& W) { return W.permute({0, 2, 1}).reshape({H * dh, d}); };
+    // [d_model, 3 * head_index * d_head] in weight layout (linear.h): stored as its transpose
+    packed_.W = torch::cat({rows(W_Q), rows(W_K), rows(W_V)}, 0).t();
     packed_.b = torch::cat({b_Q.reshape(-1), b_K.reshape(-1), b_V.reshape(-1)});  // [3 * head_index * d_head]
     packed_.source = std::move(source);
   }

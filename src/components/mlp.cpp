@@ -26,9 +26,9 @@ torch::Tensor apply_act_fn(const std::string& act_fn, const torch::Tensor& x) {
 }
 
 MLPImpl::MLPImpl(const HookedTransformerConfig& cfg) : act_fn_(cfg.act_fn) {
-  W_in = register_parameter("W_in", torch::empty({cfg.d_model, cfg.d_mlp}));
+  W_in = register_parameter("W_in", empty_weight(cfg.d_model, cfg.d_mlp));  // [d_model, d_mlp]
   b_in = register_parameter("b_in", torch::zeros({cfg.d_mlp}));
-  W_out = register_parameter("W_out", torch::empty({cfg.d_mlp, cfg.d_model}));
+  W_out = register_parameter("W_out", empty_weight(cfg.d_mlp, cfg.d_model));  // [d_mlp, d_model]
   b_out = register_parameter("b_out", torch::zeros({cfg.d_model}));
   hook_pre = register_module("hook_pre", std::make_shared<HookPoint>());
   hook_post = register_module("hook_post", std::make_shared<HookPoint>());

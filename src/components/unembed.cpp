@@ -7,7 +7,7 @@
 namespace tlens {
 
 UnembedImpl::UnembedImpl(const HookedTransformerConfig& cfg) {
-  W_U = register_parameter("W_U", torch::empty({cfg.d_model, cfg.d_vocab_out}));
+  W_U = register_parameter("W_U", empty_weight(cfg.d_model, cfg.d_vocab_out));  // [d_model, d_vocab_out]
   b_U = register_parameter("b_U", torch::zeros({cfg.d_vocab_out}));
 }
 

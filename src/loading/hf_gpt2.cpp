@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 
 #include "tlens/error.h"
+#include "tlens/linear.h"
 #include "tlens/loading/safetensors.h"
 #include "tlens/loading/torch_io.h"
 
@@ -191,18 +192,19 @@ std::map<std::string, torch::Tensor> load_hf_gpt2_weights(const std::string& dir
     sd[b + "attn.b_K"] = qkv_bias[1].contiguous();
     sd[b + "attn.b_V"] = qkv_bias[2].contiguous();
     // (head_index d_head) d_model -> head_index d_head d_model
-    sd[b + "attn.W_O"] = get(h + "attn.c_proj.weight").view({H, dh, d});
+    sd[b + "attn.W_O"] = to_weight_layout(get(h + "attn.c_proj.weight")).view({H, dh, d});
     sd[b + "attn.b_O"] = get(h + "attn.c_proj.bias");
     sd[b + "ln2.w"] = get(h + "ln_2.weight");
     sd[b + "ln2.b"] = get(h + "ln_2.bias");
-    sd[b + "mlp.W_in"] = get(h + "mlp.c_fc.weight");    // [d_model, d_mlp]
+    // Stored transposed, as tlens's parameters are (linear.h's weight layout): set_data, no copy.
+    sd[b + "mlp.W_in"] = to_weight_layout(get(h + "mlp.c_fc.weight"));    // [d_model, d_mlp]
     sd[b + "mlp.b_in"] = get(h + "mlp.c_fc.bias");      // [d_mlp]
-    sd[b + "mlp.W_out"] = get(h + "mlp.c_proj.weight");  // [d_mlp, d_model]
+    sd[b + "mlp.W_out"] = to_weight_layout(get(h + "mlp.c_proj.weight"));  // [d_mlp, d_model]
     sd[b + "mlp.b_out"] = get(h + "mlp.c_proj.bias");   // [d_model]
   }
   sd["ln_final.w"] = get("ln_f.weight");
   sd["ln_final.b"] = get("ln_f.bias");
-  sd["unembed.W_U"] = sd["embed.W_E"].t().contiguous();  // [d_model, d_vocab], untied copy
+  sd["unembed.W_U"] = sd["embed.W_E"].clone().t();  // [d_model, d_vocab], an untied copy, stored as W_E
   sd["unembed.b_U"] = torch::zeros({cfg.d_vocab});
   return sd;
 }

@@ -9,6 +9,7 @@
 #include "test_paths.h"
 #include "tlens/error.h"
 #include "tlens/hooked_transformer.h"
+#include "tlens/linear.h"
 #include "../test_helpers.h"
 
 namespace {
@@ -174,6 +175,37 @@ TEST(HookedTransformer, StateDictRoundTripAndErrors) {
   EXPECT_NE(message.find("unexpected keys (1): blocks.0.attn.W_X"), std::string::npos) << message;
   EXPECT_NE(message.find("blocks.0.attn.W_K is [2, 16, 7], expected [2, 16, 8]"), std::string::npos)
       << message;
+}
+
+// W_in, W_out, W_O and W_U are stored transposed (linear.h's weight layout) from construction and
+// after from_pretrained's loading and processing, and a row-major state dict loads into them as
+// the same values.
+TEST(HookedTransformer, ReadersAndWritersOfTheResidualStreamAreInWeightLayout) {
+  auto in_layout = [](const tlens::HookedTransformer& model) {
+    for (int64_t l = 0; l < model->cfg.n_layers; ++l) {
+      auto& block = *model->blocks->ptr<tlens::TransformerBlockImpl>(l);
+      const auto& W_O = block.attn->W_O;  // [head_index, d_head, d_model]
+      if (!tlens::in_weight_layout(block.mlp->W_in) || !tlens::in_weight_layout(block.mlp->W_out) ||
+          !tlens::in_weight_layout(W_O.reshape({-1, W_O.size(2)})) || W_O.reshape({-1, W_O.size(2)}).is_contiguous())
+        return false;
+    }
+    return tlens::in_weight_layout(model->unembed->W_U);
+  };
+  auto model = tiny_model();
+  EXPECT_TRUE(in_layout(model));
+  auto loaded = tlens::HookedTransformer::from_pretrained(
+      std::string(TLENS_FIXTURES) + "/gpt2_tiny_b", tlens::FromPretrainedOptions().verbose(false));
+  EXPECT_TRUE(in_layout(loaded));
+
+  torch::NoGradGuard no_grad;
+  tlens::StateDict row_major;
+  for (const auto& [key, value] : model->state_dict()) row_major[key] = value.contiguous();
+  ASSERT_TRUE(row_major.at("blocks.0.mlp.W_in").is_contiguous());
+  tlens::HookedTransformer copy(tiny_config());
+  copy->load_state_dict(row_major, /*assign=*/true);
+  EXPECT_TRUE(in_layout(copy));
+  auto tokens = torch::tensor({{1, 2, 3, 4}});
+  EXPECT_TRUE(torch::equal(copy->forward(tokens), model->forward(tokens)));
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
-// linear.h: b + x @ W through tlens's small-M kernel agrees with torch::addmm on every shape the
-// kernel takes (row counts around its 6-row tiles, column counts around its 16-column panels and
-// 128-column blocks, K around its 256-row blocks), on strided weights, and falls back to addmm
-// where it must (one row, many rows, autograd).
+// linear.h: b + x @ W through tlens's small-M kernels agrees with torch::addmm on every shape
+// they take — the packing kernel for row-major W (row counts around its 6-row tiles, column counts
+// around its 16-column panels and 128-column blocks, K around its 256-row blocks) and the
+// dot-product kernel for W in weight layout (around its 3x4 tiles and 1024-long K blocks) — on
+// strided weights, and falls back to addmm where it must (one row, many rows, autograd).
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -42,6 +43,36 @@ TEST_F(Linear, MatchesAddmmOnEveryShapeTheKernelTakes) {
   }
 }
 
+// The same for weights in linear.h's weight layout (stored transposed, as tlens's own are): the
+// dot-product kernel, around its 3-row and 4-column tiles, its 8-float steps and 1024-long K blocks.
+TEST_F(Linear, MatchesAddmmInWeightLayoutOnEveryShapeTheKernelTakes) {
+  torch::NoGradGuard no_grad;
+  for (int64_t M : {2, 3, 4, 5, 7, 13, 19, 24}) {
+    for (int64_t K : {1, 7, 8, 9, 255, 768, 1023, 1024, 1025, 3072}) {
+      for (int64_t N : {1, 3, 4, 5, 7, 8, 9, 127, 300}) {
+        auto x = torch::randn({M, K});                               // [rows, d_in]
+        auto W = tlens::to_weight_layout(torch::randn({K, N}));      // [d_in, d_out]
+        auto b = torch::randn({N});                                  // [d_out]
+        ASSERT_TRUE(tlens::in_weight_layout(W));
+        EXPECT_LT(relative_error(x, W, b), 1e-5) << "M " << M << " K " << K << " N " << N;
+      }
+    }
+  }
+}
+
+TEST_F(Linear, WeightLayoutHelpers) {
+  auto W = tlens::empty_weight(5, 7);  // [d_in, d_out]
+  EXPECT_EQ(W.sizes(), (std::vector<int64_t>{5, 7}));
+  EXPECT_EQ(W.strides(), (std::vector<int64_t>{1, 5}));
+  EXPECT_TRUE(tlens::in_weight_layout(W));
+  auto row_major = torch::randn({5, 7});  // [d_in, d_out]
+  EXPECT_FALSE(tlens::in_weight_layout(row_major));
+  auto moved = tlens::to_weight_layout(row_major);  // [d_in, d_out]
+  EXPECT_TRUE(tlens::in_weight_layout(moved));
+  EXPECT_TRUE(torch::equal(moved, row_major));
+  EXPECT_TRUE(tlens::to_weight_layout(moved).is_same(moved));  // no copy when already there
+}
+
 TEST_F(Linear, ReadsStridedWeightsAndInputs) {
   torch::NoGradGuard no_grad;
   auto W_all = torch::randn({768, 3 * 200});         // [d_in, 3 * 200], like packed W_QKV
@@ -50,6 +81,11 @@ TEST_F(Linear, ReadsStridedWeightsAndInputs) {
   auto b = torch::randn({3 * 200}).narrow(0, 200, 200);     // [200]
   ASSERT_FALSE(W.is_contiguous());
   EXPECT_LT(relative_error(x, W, b), 1e-5);
+  // Columns of a weight-layout matrix (the packed QKV weight's q, k or v): row stride 768 of a
+  // [600, 768] storage.
+  auto Wt = tlens::to_weight_layout(W_all).narrow(1, 200, 200);  // [d_in, 200]
+  ASSERT_EQ(Wt.strides(), (std::vector<int64_t>{1, 768}));
+  EXPECT_LT(relative_error(x, Wt, b), 1e-5);
 }
 
 TEST_F(Linear, TheKernelIsWhatRunsForShortInputs) {
@@ -64,6 +100,14 @@ TEST_F(Linear, TheKernelIsWhatRunsForShortInputs) {
   tlens::small_gemm(19, 64, 32, 40, x.data_ptr<float>(), 64, W.data_ptr<float>(), 40,
                     b.data_ptr<float>(), C.data_ptr<float>(), 40);
   EXPECT_TRUE(torch::allclose(C, torch::addmm(b, x, W), 1e-5, 1e-5));
+  // The dot-product kernel on W's transpose, in two column ranges (one not a multiple of 4).
+  auto Wt = W.t().contiguous();                     // [40, 64]
+  auto C_nt = torch::full({19, 40}, std::nanf(""));  // [19, 40]
+  tlens::small_gemm_nt(19, 64, 0, 21, x.data_ptr<float>(), 64, Wt.data_ptr<float>(), 64,
+                       b.data_ptr<float>(), C_nt.data_ptr<float>(), 40);
+  tlens::small_gemm_nt(19, 64, 21, 40, x.data_ptr<float>(), 64, Wt.data_ptr<float>(), 64,
+                       b.data_ptr<float>(), C_nt.data_ptr<float>(), 40);
+  EXPECT_TRUE(torch::allclose(C_nt, torch::addmm(b, x, W), 1e-5, 1e-5));
   // With the kernel off, linear is addmm itself: the same bits.
   const int64_t rows = tlens::small_gemm_max_rows();
   tlens::set_small_gemm_max_rows(0);
@@ -97,6 +141,9 @@ TEST_F(Linear, EmptyInnerDimensionGivesTheBias) {
   auto C = torch::full({3, 20}, std::nanf(""));  // [3, d_out]
   tlens::small_gemm(3, 0, 0, 20, nullptr, 0, nullptr, 20, b.data_ptr<float>(), C.data_ptr<float>(), 20);
   EXPECT_TRUE(torch::equal(C, b.expand({3, 20})));
+  auto C_nt = torch::full({3, 20}, std::nanf(""));  // [3, d_out]
+  tlens::small_gemm_nt(3, 0, 0, 20, nullptr, 0, nullptr, 0, b.data_ptr<float>(), C_nt.data_ptr<float>(), 20);
+  EXPECT_TRUE(torch::equal(C_nt, b.expand({3, 20})));
 }
 
 }  // namespace
