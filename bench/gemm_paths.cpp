@@ -1,11 +1,14 @@
 // The GEMM paths libtorch offers tlens on this machine, on gpt2-small's shapes: the BLAS behind
-// torch::mm (Debian's libtorch: the system libblas.so.3, OpenBLAS after scripts/setup.sh) against
-// oneDNN's fp32 torch::mkldnn_linear, with the input already in oneDNN's layout ("dnnl") and
-// converted on every call ("dnnl+conv", what a forward would pay), and tlens's own small-M kernel
-// (tlens::linear, forced on at every M here; the engine uses it for 2..24 rows). M = 19 is the
-// seed's prompt, M = 1024 a full context.
+// torch::mm (Debian's libtorch: the system libblas.so.3, OpenBLAS after scripts/setup.sh), on W
+// row-major ("blas") and in linear.h's weight layout ("blas W^T", how tlens stores its weights),
+// against oneDNN's fp32 torch::mkldnn_linear, with the input already in oneDNN's layout ("dnnl")
+// and converted on every call ("dnnl+conv", what a forward would pay), and tlens's own small-M
+// kernels (tlens::linear forced on at every M here; the engine uses them for 2..24 rows): the
+// packing one on row-major W ("tlens") and the dot-product one on the weight layout
+// ("tlens W^T"). Each call reads a different copy of W, so weights come from memory as in a
+// forward. M = 19 is the seed's prompt, M = 1024 a full context; THREADS defaults to 2, M to all.
 //
-//   cmake --build build --target gemm_paths && OMP_WAIT_POLICY=PASSIVE build/gemm_paths [THREADS]
+//   cmake --build build --target gemm_paths && OMP_WAIT_POLICY=PASSIVE build/gemm_paths [THREADS [M]]
 #include <chrono>
 #include <cstdio>
 #include <algorithm>
@@ -51,7 +54,9 @@ int main(int argc, char** argv) {
     auto next = [&](const std::vector<torch::Tensor>& all) -> const torch::Tensor& {
       return all[turn++ % copies];
     };
-    for (int64_t M : {8, 19, 32, 64, 128, 1024}) {
+    std::vector<int64_t> rows = {8, 19, 32, 64, 128, 1024};
+    if (argc > 2) rows = {std::atoll(argv[2])};
+    for (int64_t M : rows) {
       auto x = torch::randn({M, K});                // [M, K]
       auto W_dnnl = Ws[0].t().contiguous().to_mkldnn();  // [N, K], nn.Linear's layout, oneDNN tensor
       auto x_dnnl = x.to_mkldnn();                  // [M, K]

@@ -98,9 +98,13 @@ def git_rev():
         return "?"
 
 
-def variant_env(variant, threads):
+def variant_env(variant, threads, spin=None):
     env = dict(os.environ)
     env["OMP_WAIT_POLICY"] = "PASSIVE"
+    # libgomp's busy-wait between parallel regions; PASSIVE alone means 0 (sleep at once).
+    env.pop("GOMP_SPINCOUNT", None)
+    if spin is not None:
+        env["GOMP_SPINCOUNT"] = str(spin)
     env["OMP_NUM_THREADS"] = str(threads)
     env["TOKENIZERS_PARALLELISM"] = "false"
     if variant == "unset":
@@ -131,7 +135,7 @@ def run_one(contender, case, variant, args):
     cmd = command(contender, case, args)
     start = time.monotonic()
     try:
-        proc = subprocess.run(cmd, env=variant_env(variant, args.threads), capture_output=True,
+        proc = subprocess.run(cmd, env=variant_env(variant, args.threads, args.spin), capture_output=True,
                               text=True, timeout=args.timeout, cwd=str(REPO))
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {args.timeout} s"}, time.monotonic() - start
@@ -351,6 +355,8 @@ def main():
     p.add_argument("--cases", default=",".join(CASES), help="comma list of: " + ", ".join(CASES))
     p.add_argument("--variants", default="asis,unset", help="comma list of: asis, unset")
     p.add_argument("--contenders", default="tlens,tl,torch", help="comma list of: tlens, tl, torch")
+    p.add_argument("--spin", type=int, default=None,
+                   help="GOMP_SPINCOUNT for every contender (default: unset, so PASSIVE sleeps at once)")
     p.add_argument("--timeout", type=int, default=900, help="seconds per case and contender")
     p.add_argument("--results", type=Path, default=BENCH / "RESULTS.md")
     p.add_argument("--no-append", action="store_true", help="print only; leave RESULTS.md alone")
@@ -404,6 +410,7 @@ def main():
     md.append(
         f"Random gpt2-small weights (bench/make_checkpoint.py, every parameter randomized), fp32, "
         f"{args.threads} threads for every contender (OMP_WAIT_POLICY=PASSIVE, "
+        f"{'GOMP_SPINCOUNT=' + str(args.spin) + ', ' if args.spin is not None else ''}"
         f"OMP_NUM_THREADS={args.threads}), median of {args.repeat} runs after {args.warmup} warm-up, "
         f"each case in a fresh process. tlens {git_rev()} ({tlens_libs(args.tlens)}); "
         f"TransformerLens {tl['transformer_lens'] if tl else '?'} (from_pretrained's default processing) "
@@ -416,7 +423,7 @@ def main():
               "above 1× means tlens is faster. Memory ratios are tlens ÷ X: below 1× means tlens "
               "needs less.")
     for v in variants:
-        env = variant_env(v, args.threads)
+        env = variant_env(v, args.threads, args.spin)
         vals = ", ".join(f"{k}={env.get(k, 'unset')}" for k in BLAS_VARS)
         md += ["", f"### Variant `{v}`: {VARIANTS[v]} ({vals})", ""]
         if v == "asis" and not any(k in os.environ for k in BLAS_VARS):

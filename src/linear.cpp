@@ -135,17 +135,10 @@ TLENS_AVX2 void pack_block(int64_t kc, int64_t cols, const float* B, int64_t ldb
 // and how tlens stores W_in, W_out, W_O, W_U and the packed W_QKV; see linear.h) ---
 //
 // C[m, n] = sum_k A[m, k] Bt[n, k]: dot products along contiguous rows, so W streams from memory
-// in order, four rows at a time, with no packing; the hardware prefetcher runs ahead of the
-// FMAs. Each tile is 3 rows of A x 4 rows of Bt: 12 accumulators of 8 partial sums, reduced at
-// the end of a K block.
-
-#ifndef TLENS_PF_HINT
-#define TLENS_PF_HINT _MM_HINT_T0
-#endif
-bool prefetch_enabled() {
-  static const bool on = !std::getenv("TLENS_NO_PF");
-  return on;
-}
+// in order, four rows at a time, with no packing. Each tile is 3 rows of A x 4 rows of Bt: 12
+// accumulators of 8 partial sums, reduced at the end of a K block. The first row tile reads the
+// four Bt rows, the others find them in L1 and meanwhile prefetch the next four: memory and FMAs
+// overlap (bench/gemm_paths.cpp at 19 rows: 61-88 GFLOP/s without the prefetch, 91-137 with it).
 
 // Rows of A (inputs) and of Bt (outputs) per tile.
 constexpr int kNtRows = 3;
@@ -200,7 +193,7 @@ TLENS_AVX2 void dot_kernel(int64_t kc, const float* A, int64_t lda, const float*
 #define TLENS_LOAD_FULL(p) _mm256_loadu_ps((p) + k)
   if (prefetch) {
     for (; k + 8 <= kc; k += 8) {
-      if ((k & 15) == 0) _mm_prefetch(reinterpret_cast<const char*>(prefetch + k), TLENS_PF_HINT);
+      if ((k & 15) == 0) _mm_prefetch(reinterpret_cast<const char*>(prefetch + k), _MM_HINT_T0);
       TLENS_DOT_STEP(TLENS_LOAD_FULL)
     }
   }
@@ -343,7 +336,6 @@ void small_gemm_nt(int64_t M, int64_t K, int64_t n_begin, int64_t n_end, const f
       const float* next = k0 + kc < K                 ? Bt + j * ldb + k0 + kc
                           : j + kNtCols + kNtCols <= n_end ? Bt + (j + kNtCols) * ldb
                                                         : nullptr;
-      if (!prefetch_enabled()) next = nullptr;
       dot_tiles(M, kc, A + k0, lda, Bt + j * ldb + k0, ldb, cols, bias_j, k0 > 0, C + j, ldc,
                 next);
     }

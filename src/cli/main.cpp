@@ -230,8 +230,9 @@ int run_command(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // OpenMP threads spin between tasks by default, fighting BLAS threads on small machines.
-  setenv("OMP_WAIT_POLICY", "PASSIVE", /*overwrite=*/0);
+  // No setenv("OMP_WAIT_POLICY", ...) here: libgomp reads its environment when it is loaded,
+  // before main, so only the caller's environment counts (scripts/demo.sh and test.sh set
+  // OMP_WAIT_POLICY=PASSIVE; bench/run_bench.py sets it for every contender).
   try {
     return run_command(argc, argv);
   } catch (const tlens::Error& e) {
