@@ -9,9 +9,9 @@
 //   - W in weight layout (below: tlens's own weights): dot products along W's contiguous rows,
 //     3x4 tiles, W streamed in order with the next rows prefetched while the current ones are
 //     reused from L1. bench/gemm_paths.cpp, 2 threads of this machine's AMD EPYC, weights
-//     from memory, 19 rows: 68-109 GFLOP/s against OpenBLAS's 42-53.
+//     from memory, 19 rows: 117-132 GFLOP/s against OpenBLAS's 47-66 (bench/RESULTS.md).
 //   - W with contiguous columns (a weight from elsewhere): packed 128 KiB at a time, 6x16 tiles;
-//     45-90 GFLOP/s in the same run.
+//     73-83 GFLOP/s in the same run.
 // Everything else — one row (gemv is faster), longer inputs, autograd, other dtypes or devices,
 // CPUs without AVX2 — is torch::addmm.
 #pragma once
