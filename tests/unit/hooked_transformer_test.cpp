@@ -184,9 +184,10 @@ TEST(HookedTransformer, ReadersAndWritersOfTheResidualStreamAreInWeightLayout) {
   auto in_layout = [](const tlens::HookedTransformer& model) {
     for (int64_t l = 0; l < model->cfg.n_layers; ++l) {
       auto& block = *model->blocks->ptr<tlens::TransformerBlockImpl>(l);
-      const auto& W_O = block.attn->W_O;  // [head_index, d_head, d_model]
+      // [head_index * d_head, d_model], a view (no copy) in weight layout
+      auto W_O = block.attn->W_O.reshape({-1, block.attn->W_O.size(2)});
       if (!tlens::in_weight_layout(block.mlp->W_in) || !tlens::in_weight_layout(block.mlp->W_out) ||
-          !tlens::in_weight_layout(W_O.reshape({-1, W_O.size(2)})) || W_O.reshape({-1, W_O.size(2)}).is_contiguous())
+          !tlens::in_weight_layout(W_O) || W_O.data_ptr() != block.attn->W_O.data_ptr())
         return false;
     }
     return tlens::in_weight_layout(model->unembed->W_U);

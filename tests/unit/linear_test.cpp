@@ -108,6 +108,8 @@ TEST_F(Linear, TheKernelIsWhatRunsForShortInputs) {
   tlens::small_gemm_nt(19, 64, 21, 40, x.data_ptr<float>(), 64, Wt.data_ptr<float>(), 64,
                        b.data_ptr<float>(), C_nt.data_ptr<float>(), 40);
   EXPECT_TRUE(torch::allclose(C_nt, torch::addmm(b, x, W), 1e-5, 1e-5));
+  // linear() on a weight in weight layout is that kernel: the same bits.
+  EXPECT_TRUE(torch::equal(tlens::linear(x, Wt.t(), b), C_nt));
   // With the kernel off, linear is addmm itself: the same bits.
   const int64_t rows = tlens::small_gemm_max_rows();
   tlens::set_small_gemm_max_rows(0);
