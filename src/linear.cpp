@@ -42,6 +42,20 @@ std::atomic<int64_t>& max_rows() {
   return rows;
 }
 
+// Splits M rows into tiles of at most `most` rows, as even as possible (19 rows in tiles of 6:
+// 5 5 5 4, not 6 6 6 1; of 3: 3 3 3 3 3 2 2), and calls f(tile, first_row, rows) for each.
+template <class F>
+void for_each_row_tile(int64_t M, int64_t most, F f) {
+  const int64_t tiles = (M + most - 1) / most;
+  const int64_t base = M / tiles, extra = M % tiles;
+  int64_t i = 0;
+  for (int64_t t = 0; t < tiles; ++t) {
+    const int64_t rows = base + (t < extra ? 1 : 0);
+    f(t, i, static_cast<int>(rows));
+    i += rows;
+  }
+}
+
 #ifdef TLENS_SMALL_GEMM_X86
 
 template <bool kMasked>
@@ -218,25 +232,20 @@ TLENS_AVX2 void dot_kernel(int64_t kc, const float* A, int64_t lda, const float*
   }
 }
 
-// Row tiles of A as even as possible: 19 rows are 3 3 3 3 3 2 2.
+// All M rows of A against `cols` rows of Bt, in row tiles of up to 3.
 // `next` (may be null): the block of Bt the next call reads; tiles 1 to 4 each prefetch one of its
 // rows while their own Bt rows come from L1.
 void dot_tiles(int64_t M, int64_t kc, const float* A, int64_t lda, const float* Bt, int64_t ldb,
                int cols, const float* bias, bool accumulate, float* C, int64_t ldc,
                const float* next) {
-  const int64_t tiles = (M + kNtRows - 1) / kNtRows;
-  const int64_t base = M / tiles, extra = M % tiles;
-  int64_t i = 0;
-  for (int64_t t = 0; t < tiles; ++t) {
-    const int64_t rows = base + (t < extra ? 1 : 0);
+  for_each_row_tile(M, kNtRows, [&](int64_t t, int64_t i, int rows) {
     const float* At = A + i * lda;
     float* Ct = C + i * ldc;
     const float* pf = next && t >= 1 && t <= kNtCols ? next + (t - 1) * ldb : nullptr;
     if (rows == 3) dot_kernel<3>(kc, At, lda, Bt, ldb, cols, bias, accumulate, Ct, ldc, pf);
     else if (rows == 2) dot_kernel<2>(kc, At, lda, Bt, ldb, cols, bias, accumulate, Ct, ldc, pf);
     else dot_kernel<1>(kc, At, lda, Bt, ldb, cols, bias, accumulate, Ct, ldc, pf);
-    i += rows;
-  }
+  });
 }
 
 bool cpu_has_avx2_fma() {
@@ -284,9 +293,6 @@ void small_gemm(int64_t M, int64_t K, int64_t n_begin, int64_t n_end, const floa
       for (int64_t j = n_begin; j < n_end; ++j) C[i * ldc + j] = bias ? bias[j] : 0.0f;
     return;
   }
-  // Row blocks as even as possible (19 rows: 5 5 5 4, not 6 6 6 1).
-  const int64_t blocks = (M + kRows - 1) / kRows;
-  const int64_t base = M / blocks, extra = M % blocks;
   thread_local std::vector<float> packed;
   packed.resize(kBlockK * kBlockN);
   for (int64_t jc = n_begin; jc < n_end; jc += kBlockN) {
@@ -299,17 +305,14 @@ void small_gemm(int64_t M, int64_t K, int64_t n_begin, int64_t n_end, const floa
         const int cols = static_cast<int>(std::min<int64_t>(kCols, nc - p * kCols));
         const float* panel = packed.data() + p * kc * kCols;
         const float* bias_j = bias ? bias + j : nullptr;
-        int64_t i = 0;
-        for (int64_t block = 0; block < blocks; ++block) {
-          const int rows = static_cast<int>(base + (block < extra ? 1 : 0));
+        for_each_row_tile(M, kRows, [&](int64_t, int64_t i, int rows) {
           if (cols == kCols)
             micro_kernel_rows<false>(rows, kc, A + i * lda + kc0, lda, panel, bias_j, kc0 > 0,
                                      C + i * ldc + j, ldc, cols);
           else
             micro_kernel_rows<true>(rows, kc, A + i * lda + kc0, lda, panel, bias_j, kc0 > 0,
                                     C + i * ldc + j, ldc, cols);
-          i += rows;
-        }
+        });
       }
     }
   }
