@@ -55,6 +55,8 @@ void HookedTransformerConfig::finalize() {
     require(d_mlp > 0, "d_mlp", "must be > 0 for a model with MLPs, got " + std::to_string(d_mlp),
             "set attn_only = true for an attention-only model");
   }
+  require(std::isfinite(eps) && eps >= 0, "eps", "must be a finite number >= 0, got " + py_float(eps),
+          "GPT-2 uses 1e-05");
   require(d_vocab > 0, "d_vocab", "must be > 0, got " + std::to_string(d_vocab), "");
   if (d_vocab_out < 0) d_vocab_out = d_vocab;
   if (initializer_range < 0) initializer_range = 0.8 / std::sqrt(static_cast<double>(d_model));

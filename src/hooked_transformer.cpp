@@ -78,19 +78,26 @@ void HookedTransformerImpl::check_tokens(const torch::Tensor& tokens) const {
   }
 }
 
-torch::Tensor HookedTransformerImpl::get_attention_mask(const torch::Tensor& tokens,
-                                                        bool prepend_bos) const {
-  const int64_t pad = has_tokenizer() ? tokenizer_->pad_token_id() : cfg.d_vocab - 1;
-  auto mask = (tokens != pad).to(torch::kLong);  // [batch, pos]
-  if (prepend_bos && has_tokenizer() && tokenizer_->bos_token_id() == pad) {
+torch::Tensor HookedTransformerImpl::get_attention_mask(
+    const torch::Tensor& tokens, bool prepend_bos, std::optional<std::string> padding_side) const {
+  const std::string side = padding_side.value_or(default_padding_side);
+  if (side != "left" && side != "right")
+    throw Error("padding_side", "expected \"left\" or \"right\", found \"" + side + "\"", "");
+  if (!has_tokenizer()) return torch::ones_like(tokens, torch::kLong);  // [batch, pos]
+  const int64_t pad = tokenizer_->pad_token_id();
+  auto is_real = (tokens != pad).to(torch::kLong);  // [batch, pos]
+  if (side == "right") {
+    // Only the trailing pads are masked: a pad id inside the text stays visible.
+    auto is_trailing_pad = is_real.flip(-1).cumsum(-1).flip(-1) == 0;  // [batch, pos]
+    return (~is_trailing_pad).to(torch::kLong);
+  }
+  auto is_leading_pad = is_real.cumsum(-1) == 0;  // [batch, pos]
+  auto mask = (~is_leading_pad).to(torch::kLong);  // [batch, pos]
+  if (prepend_bos && tokenizer_->bos_token_id() == pad) {
     // With BOS == pad, the BOS of a left-padded row is its last leading pad: count it as real.
-    if (default_padding_side == "left") {
-      auto leading_pads = (mask.cumsum(1) == 0).sum(1, /*keepdim=*/true);  // [batch, 1]
-      auto bos_pos = (leading_pads - 1).clamp_min(0);
-      mask = mask.scatter(1, bos_pos, 1);
-    } else {
-      mask.index_put_({torch::indexing::Slice(), 0}, 1);
-    }
+    // (A row without leading pads gives index -1, its last token, which is real already.)
+    auto bos_pos = is_leading_pad.sum(-1, /*keepdim=*/true) - 1;  // [batch, 1]
+    mask = mask.scatter(1, bos_pos.remainder(tokens.size(1)), 1);
   }
   return mask;
 }
@@ -106,9 +113,11 @@ std::optional<torch::Tensor> HookedTransformerImpl::resolve_attention_mask(
                   "give one 0/1 entry per token");
     return mask.to(torch::kLong);
   }
+  // TransformerLens builds a mask only for left padding (the side given to this call, else the
+  // model's default); with right padding the trailing pads are attended and counted in the loss.
   std::string side = options.padding_side().value_or(default_padding_side);
   if (side == "left" && has_tokenizer())
-    return get_attention_mask(tokens, options.prepend_bos().value_or(cfg.default_prepend_bos));
+    return get_attention_mask(tokens, options.prepend_bos().value_or(cfg.default_prepend_bos), side);
   return std::nullopt;
 }
 

@@ -142,9 +142,12 @@ class HookedTransformerImpl : public HookedRootModule {
   void set_tokenizer(std::shared_ptr<const Tokenizer> tokenizer);
   std::string default_padding_side = "right";
 
-  // The attention mask TransformerLens derives for left-padded tokens (pads are pad_token_id,
-  // except a leading BOS that equals the pad id when prepend_bos). [batch, pos], int64.
-  torch::Tensor get_attention_mask(const torch::Tensor& tokens, bool prepend_bos) const;
+  // TransformerLens's utils.get_attention_mask: 0 on the leading pads (padding_side "left") or
+  // the trailing pads ("right"; default: default_padding_side); with left padding, prepend_bos
+  // and BOS == pad, the last leading pad is the row's BOS and counts as real. All ones without a
+  // tokenizer. [batch, pos], int64.
+  torch::Tensor get_attention_mask(const torch::Tensor& tokens, bool prepend_bos,
+                                   std::optional<std::string> padding_side = std::nullopt) const;
   // TransformerLens's loss_fn: next-token cross-entropy.
   torch::Tensor loss_fn(const torch::Tensor& logits, const torch::Tensor& tokens,
                         const std::optional<torch::Tensor>& attention_mask = std::nullopt,

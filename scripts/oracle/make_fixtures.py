@@ -46,6 +46,9 @@ CONFIGS = [
                activation_function="gelu_new"), 16, "hub"),
     ("c", dict(n_layer=3, n_embd=64, n_head=8, vocab_size=150, n_positions=32,
                activation_function="gelu", layer_norm_epsilon=1e-6), 10, "prefixed"),
+    # Untied unembedding: lm_head.weight is its own parameter, saved next to wte.
+    ("d", dict(n_layer=2, n_embd=32, n_head=2, vocab_size=83, n_positions=16,
+               activation_function="gelu_new", tie_word_embeddings=False), 12, "prefixed"),
 ]
 
 
@@ -59,7 +62,7 @@ def randomize_(model: GPT2LMHeadModel, seed: int) -> None:
                 val = 1.0 + 0.2 * r if name.endswith("weight") else 0.2 * r
             elif name.endswith("bias"):
                 val = 0.1 * r
-            elif name in ("transformer.wte.weight", "transformer.wpe.weight"):
+            elif name in ("transformer.wte.weight", "transformer.wpe.weight", "lm_head.weight"):
                 val = 0.3 * r
             else:  # Conv1D weight [in, out]
                 val = r / (p.shape[0] ** 0.5)
@@ -139,6 +142,7 @@ def save_checkpoint(model: GPT2LMHeadModel, d: Path, layout: str) -> list:
         keys = list(f.keys())
     cfg = json.loads((d / "config.json").read_text())
     assert cfg["architectures"] == ["GPT2LMHeadModel"], cfg["architectures"]
+    assert ("lm_head.weight" in keys) == (not model.config.tie_word_embeddings), keys
     return keys
 
 
@@ -178,8 +182,10 @@ def make_one(name: str, hf_kwargs: dict, P: int, layout: str, seed: int) -> dict
     hf_cfg.architectures = ["GPT2LMHeadModel"]
     hf = GPT2LMHeadModel(hf_cfg)
     randomize_(hf, seed)
-    hf.tie_weights()
+    hf.tie_weights()  # a no-op with tie_word_embeddings=False
     hf.eval()
+    tied = hf.lm_head.weight.data_ptr() == hf.transformer.wte.weight.data_ptr()
+    assert tied == hf_cfg.tie_word_embeddings, (tied, hf_cfg.tie_word_embeddings)
     ckpt_keys = save_checkpoint(hf, d, layout)
 
     V = hf_cfg.vocab_size
@@ -281,6 +287,12 @@ def make_one(name: str, hf_kwargs: dict, P: int, layout: str, seed: int) -> dict
         "hook_normalized vs (x-mean)/scale": d_pre,
         "hook_normalized vs (x-mean)/scale*w+b": d_post,
     }
+    if not tied:
+        # The untied head must matter: unembedding with wte instead gives other logits.
+        with torch.no_grad():
+            wte_logits = hf.transformer(tokens).last_hidden_state @ hf.transformer.wte.weight.T
+        checks["untied: logits via wte vs hf.logits"] = maxdiff(wte_logits, hf_logits)
+        assert checks["untied: logits via wte vs hf.logits"] > 0.1
     if n_layers >= 2:
         checks["start1.logits vs processed.logits"] = maxdiff(out["start1.logits"], p_logits)
     # Right part of row 0 (real tokens) vs an unpadded run of the same tokens.

@@ -1,9 +1,12 @@
 #include "tlens/loading/hf_gpt2.h"
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <set>
 #include <sstream>
+#include <type_traits>
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -20,9 +23,28 @@ namespace tlens::loading {
 namespace {
 int64_t required_int(const nlohmann::json& config, const char* key, const std::string& context) {
   if (!config.contains(key) || !config[key].is_number_integer())
-    throw Error(context, std::string("needs an integer \"") + key + "\"",
+    throw Error(context,
+                std::string("needs an integer \"") + key + "\"" +
+                    (config.contains(key) ? ", found " + config[key].dump() : ""),
                 "is this a GPT-2 config.json? (model_type \"gpt2\")");
   return config[key].get<int64_t>();
+}
+
+// An optional field of type T (absent or null: `fallback`); a wrong type names the field.
+template <typename T>
+T optional_field(const nlohmann::json& config, const char* key, T fallback, const char* expected,
+                 const std::string& context) {
+  if (!config.contains(key) || config[key].is_null()) return fallback;
+  const auto& value = config[key];
+  bool ok;
+  if constexpr (std::is_same_v<T, bool>) ok = value.is_boolean();
+  else if constexpr (std::is_same_v<T, std::string>) ok = value.is_string();
+  else if constexpr (std::is_integral_v<T>) ok = value.is_number_integer();
+  else ok = value.is_number();
+  if (!ok)
+    throw Error(context, std::string("\"") + key + "\" is " + value.dump() + ", expected " + expected,
+                "fix config.json (Hugging Face's GPT2Config writes it)");
+  return value.get<T>();
 }
 
 std::string shape_string(const std::vector<int64_t>& shape) {
@@ -51,14 +73,16 @@ HookedTransformerConfig hf_gpt2_config(const nlohmann::json& config, const std::
     throw Error(context, "n_embd " + std::to_string(cfg.d_model) + " is not divisible by n_head " +
                              std::to_string(cfg.n_heads), "fix config.json");
   cfg.d_head = cfg.d_model / cfg.n_heads;
-  cfg.d_mlp = config.contains("n_inner") && config["n_inner"].is_number_integer()
-                  ? config["n_inner"].get<int64_t>()
-                  : 4 * cfg.d_model;
+  cfg.d_mlp = optional_field<int64_t>(config, "n_inner", 4 * cfg.d_model, "an integer or null", context);
   cfg.n_ctx = config.contains("n_ctx") ? required_int(config, "n_ctx", context)
                                        : required_int(config, "n_positions", context);
-  if (config.contains("layer_norm_epsilon")) cfg.eps = config["layer_norm_epsilon"].get<double>();
-  cfg.act_fn = config.value("activation_function", std::string("gelu_new"));
-  cfg.scale_attn_by_inverse_layer_idx = config.value("scale_attn_by_inverse_layer_idx", false);
+  cfg.eps = optional_field<double>(config, "layer_norm_epsilon", cfg.eps, "a number", context);
+  if (!std::isfinite(cfg.eps) || cfg.eps < 0)
+    throw Error(context, "\"layer_norm_epsilon\" is " + config["layer_norm_epsilon"].dump() +
+                             ", expected a finite number >= 0", "GPT-2 uses 1e-05");
+  cfg.act_fn = optional_field<std::string>(config, "activation_function", "gelu_new", "a string", context);
+  cfg.scale_attn_by_inverse_layer_idx = optional_field<bool>(
+      config, "scale_attn_by_inverse_layer_idx", false, "true or false", context);
   cfg.normalization_type = "LN";
   cfg.default_prepend_bos = true;
   cfg.init_weights = false;
@@ -66,8 +90,11 @@ HookedTransformerConfig hf_gpt2_config(const nlohmann::json& config, const std::
   return cfg;
 }
 
-HookedTransformerConfig read_hf_gpt2_config(const std::string& dir) {
+namespace {
+// config.json of a checkpoint folder, parsed; tlens::Error naming the file when it is unreadable.
+nlohmann::json read_config_json(const std::string& dir, std::string* path_out) {
   const std::string path = (fs::path(dir) / "config.json").string();
+  if (path_out) *path_out = path;
   std::ifstream in(path);
   if (!in)
     throw Error(path, "cannot be opened",
@@ -78,6 +105,13 @@ HookedTransformerConfig read_hf_gpt2_config(const std::string& dir) {
   } catch (const nlohmann::json::exception& e) {
     throw Error(path, std::string("is not valid JSON: ") + e.what(), "the file is corrupt; fetch it again");
   }
+  return config;
+}
+}  // namespace
+
+HookedTransformerConfig read_hf_gpt2_config(const std::string& dir) {
+  std::string path;
+  nlohmann::json config = read_config_json(dir, &path);
   std::string name = fs::path(dir).filename().string();
   if (name.empty()) name = fs::path(dir).parent_path().filename().string();
   return hf_gpt2_config(config, name, path);
@@ -94,12 +128,25 @@ std::map<std::string, torch::Tensor> load_hf_gpt2_weights(const std::string& dir
                         : "a Hugging Face checkpoint folder holds config.json and model.safetensors");
   }
   auto file = safetensors::File::open(path);
+  std::string config_path;
+  const nlohmann::json config = read_config_json(dir, &config_path);
+  // GPT2LMHeadModel ties lm_head to wte unless config.json says tie_word_embeddings: false; then
+  // the checkpoint carries its own lm_head.weight and TransformerLens unembeds with it.
+  bool tied = true;
+  if (config.contains("tie_word_embeddings")) {
+    if (!config["tie_word_embeddings"].is_boolean())
+      throw Error(config_path, "tie_word_embeddings is " + config["tie_word_embeddings"].dump() +
+                                   ", expected true or false", "fix config.json");
+    tied = config["tie_word_embeddings"].get<bool>();
+  }
 
   const int64_t d = cfg.d_model, H = cfg.n_heads, dh = cfg.d_head, L = cfg.n_layers;
   const std::string prefix = file.contains("transformer.wte.weight") ? "transformer." : "";
   // HF key (without prefix) -> expected shape.
   std::vector<std::pair<std::string, std::vector<int64_t>>> expected = {
       {"wte.weight", {cfg.d_vocab, d}}, {"ln_f.weight", {d}}, {"ln_f.bias", {d}}};
+  // lm_head sits outside the "transformer." prefix.
+  const std::string lm_head = "lm_head.weight";
   for (int64_t l = 0; l < L; ++l) {
     const std::string h = "h." + std::to_string(l) + ".";
     expected.push_back({h + "ln_1.weight", {d}});
@@ -119,6 +166,14 @@ std::map<std::string, torch::Tensor> load_hf_gpt2_weights(const std::string& dir
   // Check everything before copying anything.
   std::vector<std::string> missing, wrong_shape, unexpected;
   std::set<std::string> known;
+  if (!tied) {
+    known.insert(lm_head);
+    if (!file.contains(lm_head))
+      missing.push_back(lm_head + " (config.json has tie_word_embeddings: false)");
+    else if (file.info(lm_head).shape != std::vector<int64_t>{cfg.d_vocab, d})
+      wrong_shape.push_back(lm_head + " is " + shape_string(file.info(lm_head).shape) +
+                            ", config says " + shape_string({cfg.d_vocab, d}));
+  }
   for (const auto& [key, shape] : expected) {
     known.insert(prefix + key);
     if (!file.contains(prefix + key)) {
@@ -146,7 +201,7 @@ std::map<std::string, torch::Tensor> load_hf_gpt2_weights(const std::string& dir
              name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
     };
     if (known.count(name) || ends_with(".attn.bias") || ends_with(".attn.masked_bias")) continue;
-    if (name == "lm_head.weight") {  // tied to wte; a different one is not GPT-2
+    if (name == lm_head) {  // tied: HF replaces it by wte on load
       if (info.shape != std::vector<int64_t>{cfg.d_vocab, d})
         wrong_shape.push_back(name + " is " + shape_string(info.shape));
       continue;
@@ -170,7 +225,7 @@ std::map<std::string, torch::Tensor> load_hf_gpt2_weights(const std::string& dir
                 "config.json and model.safetensors must come from the same GPT-2 checkpoint");
   }
 
-  auto get = [&](const std::string& key) { return load_tensor(file, prefix + key); };
+  auto get = [&](const std::string& key) { return load_weight(file, prefix + key, &std::cerr); };
   std::map<std::string, torch::Tensor> sd;
   sd["embed.W_E"] = get("wte.weight");                               // [d_vocab, d_model]
   sd["pos_embed.W_pos"] = get("wpe.weight").narrow(0, 0, cfg.n_ctx).contiguous();  // [n_ctx, d_model]
@@ -204,7 +259,8 @@ std::map<std::string, torch::Tensor> load_hf_gpt2_weights(const std::string& dir
   }
   sd["ln_final.w"] = get("ln_f.weight");
   sd["ln_final.b"] = get("ln_f.bias");
-  sd["unembed.W_U"] = sd["embed.W_E"].clone().t();  // [d_model, d_vocab], an untied copy, stored as W_E
+  // [d_model, d_vocab], a copy of its own either way, stored as nn.Linear's [d_vocab, d_model]
+  sd["unembed.W_U"] = tied ? sd["embed.W_E"].clone().t() : load_weight(file, lm_head, &std::cerr).t();
   sd["unembed.b_U"] = torch::zeros({cfg.d_vocab});
   return sd;
 }

@@ -1,5 +1,7 @@
 #include "tlens/loading/torch_io.h"
 
+#include <ostream>
+
 #include <torch/torch.h>
 
 #include "tlens/error.h"
@@ -53,6 +55,25 @@ torch::Tensor load_tensor(const safetensors::File& file, const std::string& name
                                torch::TensorOptions().dtype(dtype));
   if (torch::isFloatingType(dtype)) return view.to(torch::kFloat32, /*non_blocking=*/false, /*copy=*/true);
   return view.clone();
+}
+
+torch::Tensor load_weight(const safetensors::File& file, const std::string& name,
+                          std::ostream* warnings) {
+  const auto& info = file.info(name);
+  const std::string what = file.path() + ": tensor '" + name + "'";
+  auto dtype = to_torch(info.dtype, what);
+  if (!torch::isFloatingType(dtype))
+    throw Error(what, "is " + safetensors::dtype_name(info.dtype) + ", a weight must be floating point (F32, F16, BF16, F64)",
+                "the file was written wrongly, or is not a model checkpoint");
+  auto weight = load_tensor(file, name);  // float32
+  if (warnings && weight.numel() > 0) {
+    const int64_t non_finite = weight.numel() - torch::isfinite(weight).sum().item<int64_t>();
+    if (non_finite > 0)
+      *warnings << "warning: " << what << " has " << non_finite << " non-finite value"
+                << (non_finite == 1 ? "" : "s") << " (NaN or infinity) of " << weight.numel()
+                << "; outputs that read them will be NaN or infinite\n";
+  }
+  return weight;
 }
 
 void save_tensors(const std::string& path,

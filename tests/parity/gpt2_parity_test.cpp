@@ -5,6 +5,8 @@
 // and prints the key, the max-abs-diff and the first differing values on failure.
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <limits>
 #include <string>
 #include <vector>
@@ -14,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "../test_helpers.h"
 #include "compare.h"
 #include "test_paths.h"
 #include "tlens/hooked_transformer.h"
@@ -240,7 +243,88 @@ TEST(ExpectClose, CatchesDifferencesNaNsInfinitiesAndShapes) {
   EXPECT_LE(expect_close("logits (close)", close, expected, kRtol), tolerance);
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, Gpt2Parity, ::testing::Values("a", "b", "c"),
+// "d" has an untied lm_head (tie_word_embeddings false): W_U must come from lm_head.weight.
+INSTANTIATE_TEST_SUITE_P(Fixtures, Gpt2Parity, ::testing::Values("a", "b", "c", "d"),
                          [](const auto& info) { return "gpt2_tiny_" + info.param; });
+
+// The untied head is used, not wte: W_U equals lm_head.weight^T from the checkpoint, and differs
+// from W_E^T by far more than the tolerance (so the parity above could not pass with wte).
+TEST(Gpt2UntiedHead, UnprocessedW_UIsLmHeadTransposed) {
+  torch::NoGradGuard no_grad;
+  auto file = tlens::safetensors::File::open(fixture_dir("d") + "/model.safetensors");
+  auto lm_head = tlens::loading::load_tensor(file, "lm_head.weight");  // [d_vocab, d_model]
+  auto model = load_unprocessed("d");
+  EXPECT_TRUE(torch::equal(model->W_U(), lm_head.t()));
+  EXPECT_GT((model->W_U() - model->W_E().t()).abs().max().item<double>(), 0.1);
+}
+
+// config.json with tie_word_embeddings false but no lm_head.weight in the file: the error names
+// the key and why it is needed.
+TEST(Gpt2UntiedHead, MissingLmHeadIsAnErrorNamingIt) {
+  const std::string dir = std::string(TLENS_BINARY_DIR) + "/untied_without_lm_head";
+  std::filesystem::create_directories(dir);
+  std::filesystem::copy_file(fixture_dir("a") + "/model.safetensors", dir + "/model.safetensors",
+                             std::filesystem::copy_options::overwrite_existing);
+  auto config = nlohmann::json::parse(std::ifstream(fixture_dir("a") + "/config.json"));
+  config["tie_word_embeddings"] = false;
+  std::ofstream(dir + "/config.json") << config.dump();
+  const std::string message = tlens::testing::error_message([&] {
+    tlens::HookedTransformer::from_pretrained(dir, tlens::FromPretrainedOptions().verbose(false));
+  });
+  EXPECT_NE(message.find("missing keys (1): lm_head.weight (config.json has tie_word_embeddings: false)"),
+            std::string::npos) << message;
+}
+
+// A GPT-2 with no blocks (n_layer 0): TransformerLens runs it as embed + pos_embed -> ln_final ->
+// unembed, and so does tlens.
+TEST(Gpt2ZeroLayers, LogitsCacheAndLossMatchTransformerLens) {
+  torch::NoGradGuard no_grad;
+  Oracle oracle(fixture_dir("zero"));
+  auto tokens = oracle["tokens"];
+  auto processed = load_processed("zero");
+  EXPECT_EQ(processed->cfg.n_layers, 0);
+  auto [p_logits, p_cache] = processed->run_with_cache(tokens);
+  expect_close("processed.logits", p_logits, oracle["processed.logits"], kRtol);
+  EXPECT_EQ(p_cache.keys(), oracle.keys("cache_keys"));
+  compare_cache(p_cache, oracle, "processed.");
+  auto loss = processed->forward(tokens, tlens::ForwardOptions().return_type(tlens::ReturnType::loss)).loss;
+  expect_close("processed.loss", loss, oracle["processed.loss"], kRtol);
+  auto unprocessed = load_unprocessed("zero");
+  auto [u_logits, u_cache] = unprocessed->run_with_cache(tokens);
+  expect_close("unprocessed.logits", u_logits, oracle["unprocessed.logits"], kRtol);
+  expect_close("unprocessed logits vs hf.logits", u_logits, oracle["hf.logits"], kRtol);
+  EXPECT_EQ(u_cache.keys(), oracle.keys("unprocessed_cache_keys"));
+  compare_cache(u_cache, oracle, "unprocessed.");
+}
+
+// A list of texts, padded left or right, the side chosen per call or as the model's default, with
+// and without BOS (gpt2_tiny_tok has a tokenizer with BOS == EOS == pad, and one text holds that
+// token in its middle). TransformerLens builds an attention mask for left padding only, from the
+// side in force for the call.
+TEST(Gpt2PaddingParity, TextsPaddedLeftOrRightPerCallOrByDefault) {
+  torch::NoGradGuard no_grad;
+  Oracle oracle(fixture_dir("tok"));
+  const auto texts = oracle.keys("texts");
+  const auto cases = nlohmann::json::parse(oracle.file.metadata().at("cases"));
+  ASSERT_EQ(cases.size(), 5u);
+  for (const auto& [name, spec] : cases.items()) {
+    SCOPED_TRACE(name);
+    auto model = tlens::HookedTransformer::from_pretrained(
+        fixture_dir("tok"),
+        tlens::FromPretrainedOptions().default_padding_side(spec[0].get<std::string>()).verbose(false));
+    tlens::ForwardOptions options;
+    if (!spec[1].is_null()) options.padding_side(spec[1].get<std::string>());
+    if (!spec[2].is_null()) options.prepend_bos(spec[2].get<bool>());
+    auto tokens = model->to_tokens(texts, options.prepend_bos(), options.padding_side());
+    EXPECT_TRUE(torch::equal(tokens, oracle[name + ".tokens"])) << tokens << oracle[name + ".tokens"];
+    auto both = model->forward(texts, tlens::ForwardOptions(options).return_type(tlens::ReturnType::both));
+    expect_close(name + ".logits", both.logits, oracle[name + ".logits"], kRtol);
+    expect_close(name + ".loss", both.loss, oracle[name + ".loss"], kRtol);
+    auto per_token =
+        model->forward(texts, tlens::ForwardOptions(options).return_type(tlens::ReturnType::loss).loss_per_token(true))
+            .loss;
+    expect_close(name + ".loss_per_token", per_token, oracle[name + ".loss_per_token"], kRtol);
+  }
+}
 
 }  // namespace

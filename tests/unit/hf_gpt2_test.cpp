@@ -5,12 +5,14 @@
 #include <algorithm>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <fstream>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include "test_paths.h"
@@ -208,6 +210,69 @@ TEST_F(BrokenCheckpoint, CorruptConfigJson) {
   write_weights([](auto&) {});
   std::string message = load_error();
   EXPECT_NE(message.find("not valid JSON"), std::string::npos) << message;
+}
+
+// A field of the wrong type is an error naming the file and the field, not the JSON library's
+// "type must be number, but is string".
+TEST_F(BrokenCheckpoint, ConfigFieldOfTheWrongType) {
+  write_weights([](auto&) {});
+  struct Case {
+    const char* field;
+    nlohmann::json value;
+    const char* expected;
+  };
+  for (const Case& c : {Case{"layer_norm_epsilon", "x", "\"layer_norm_epsilon\" is \"x\", expected a number"},
+                        Case{"layer_norm_epsilon", -1.0, "expected a finite number >= 0"},
+                        Case{"activation_function", 3, "\"activation_function\" is 3, expected a string"},
+                        Case{"n_inner", "big", "\"n_inner\" is \"big\", expected an integer or null"},
+                        Case{"scale_attn_by_inverse_layer_idx", "yes", "expected true or false"},
+                        Case{"tie_word_embeddings", 1, "tie_word_embeddings is 1, expected true or false"},
+                        Case{"n_embd", 32.5, "needs an integer \"n_embd\", found 32.5"}}) {
+    auto config = nlohmann::json::parse(std::ifstream(fixture("a") + "/config.json"));
+    config[c.field] = c.value;
+    std::ofstream(dir / "config.json") << config.dump();
+    std::string message = load_error();
+    EXPECT_NE(message.find((dir / "config.json").string()), std::string::npos) << message;
+    EXPECT_NE(message.find(c.expected), std::string::npos) << c.field << ": " << message;
+    EXPECT_NE(message.find("hint:"), std::string::npos) << message;
+  }
+  // n_inner: null is what GPT2Config writes by default: 4 * n_embd.
+  auto config = nlohmann::json::parse(std::ifstream(fixture("a") + "/config.json"));
+  config["n_inner"] = nullptr;
+  std::ofstream(dir / "config.json") << config.dump();
+  EXPECT_EQ(tlens::loading::read_hf_gpt2_config(dir.string()).d_mlp, 128);
+}
+
+TEST_F(BrokenCheckpoint, IntegerWeightIsAnErrorNamingTheTensor) {
+  copy_config();
+  write_weights([](auto& tensors) {
+    for (auto& [name, t] : tensors)
+      if (name == "transformer.h.0.ln_1.weight") t = t.to(torch::kInt32);
+  });
+  std::string message = load_error();
+  EXPECT_NE(message.find("tensor 'transformer.h.0.ln_1.weight'"), std::string::npos) << message;
+  EXPECT_NE(message.find("is I32, a weight must be floating point"), std::string::npos) << message;
+}
+
+// NaN and infinite weights load (some checkpoints carry them on purpose), with one warning line
+// per tensor that names it and counts them.
+TEST_F(BrokenCheckpoint, NonFiniteWeightsAreReportedPerTensor) {
+  copy_config();
+  write_weights([](auto& tensors) {
+    for (auto& [name, t] : tensors) {
+      if (name == "transformer.h.0.mlp.c_fc.bias") {
+        t[3] = std::numeric_limits<float>::quiet_NaN();
+        t[5] = std::numeric_limits<float>::infinity();
+      }
+    }
+  });
+  ::testing::internal::CaptureStderr();
+  std::string message = load_error();
+  std::string warnings = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(message, "(loaded without error)");
+  EXPECT_NE(warnings.find("tensor 'transformer.h.0.mlp.c_fc.bias' has 2 non-finite values (NaN or infinity) of 128"),
+            std::string::npos) << warnings;
+  EXPECT_EQ(warnings.find("c_fc.weight"), std::string::npos) << warnings;  // finite tensors: silent
 }
 
 }  // namespace

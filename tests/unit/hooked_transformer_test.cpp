@@ -10,6 +10,7 @@
 #include "tlens/error.h"
 #include "tlens/hooked_transformer.h"
 #include "tlens/linear.h"
+#include "tlens/tokenizer/bpe.h"
 #include "../test_helpers.h"
 
 namespace {
@@ -207,6 +208,33 @@ TEST(HookedTransformer, ReadersAndWritersOfTheResidualStreamAreInWeightLayout) {
   EXPECT_TRUE(in_layout(copy));
   auto tokens = torch::tensor({{1, 2, 3, 4}});
   EXPECT_TRUE(torch::equal(copy->forward(tokens), model->forward(tokens)));
+}
+
+// TransformerLens's get_attention_mask: only the leading pads (left) or the trailing pads (right)
+// are masked, a pad inside the text stays; with BOS == pad and prepend_bos, the last leading pad
+// is the row's BOS. The side comes from the argument, else default_padding_side.
+TEST(HookedTransformer, AttentionMaskMasksOnlyTheLeadingOrTrailingPads) {
+  auto model = tlens::HookedTransformer::from_pretrained(
+      std::string(TLENS_FIXTURES) + "/gpt2_tiny_tok", tlens::FromPretrainedOptions().verbose(false));
+  const int64_t pad = 1280;
+  ASSERT_EQ(model->tokenizer().pad_token_id(), pad);
+  ASSERT_EQ(model->tokenizer().bos_token_id(), pad);
+  auto left = torch::tensor({{pad, pad, pad, int64_t{5}, pad, int64_t{7}},
+                             {pad, int64_t{4}, int64_t{5}, int64_t{6}, pad, int64_t{7}}});  // [2, 6]
+  EXPECT_TRUE(torch::equal(model->get_attention_mask(left, true, "left"),
+                           torch::tensor({{0, 0, 1, 1, 1, 1}, {1, 1, 1, 1, 1, 1}}).to(torch::kLong)));
+  EXPECT_TRUE(torch::equal(model->get_attention_mask(left, false, "left"),
+                           torch::tensor({{0, 0, 0, 1, 1, 1}, {0, 1, 1, 1, 1, 1}}).to(torch::kLong)));
+  auto right = torch::tensor({{pad, int64_t{5}, pad, int64_t{7}, pad, pad}});  // [1, 6]
+  EXPECT_TRUE(torch::equal(model->get_attention_mask(right, true, "right"),
+                           torch::tensor({{1, 1, 1, 1, 0, 0}}).to(torch::kLong)));
+  // No side given: the model's default.
+  EXPECT_TRUE(torch::equal(model->get_attention_mask(right, true), torch::tensor({{1, 1, 1, 1, 0, 0}}).to(torch::kLong)));
+  model->default_padding_side = "left";
+  EXPECT_TRUE(torch::equal(model->get_attention_mask(left, true), torch::tensor({{0, 0, 1, 1, 1, 1}, {1, 1, 1, 1, 1, 1}}).to(torch::kLong)));
+  EXPECT_NE(tlens::testing::error_message([&] { model->get_attention_mask(left, true, "middle"); })
+                .find("padding_side: expected \"left\" or \"right\", found \"middle\""),
+            std::string::npos);
 }
 
 }  // namespace

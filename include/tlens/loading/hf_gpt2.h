@@ -6,7 +6,9 @@
 //
 // HF's Conv1D stores weights [in, out] (y = x @ W + b), so c_attn, c_proj and c_fc need no
 // transpose, only a split into heads. Keys may carry the "transformer." prefix or not;
-// attn.bias / attn.masked_bias (causal-mask buffers) are ignored; lm_head is tied to wte.
+// attn.bias / attn.masked_bias (causal-mask buffers) are ignored. W_U is lm_head.weight^T:
+// wte^T when tied (the default, as GPT2LMHeadModel loads it), the checkpoint's own lm_head.weight
+// when config.json says tie_word_embeddings: false.
 #pragma once
 
 #include <map>

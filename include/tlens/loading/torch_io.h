@@ -5,6 +5,7 @@
 //   tlens::loading::save_tensors("out.safetensors", {{"logits", logits}});
 #pragma once
 
+#include <iosfwd>
 #include <map>
 #include <string>
 #include <utility>
@@ -19,6 +20,12 @@ namespace tlens::loading {
 // A tensor of the file, copied out of the mapping and converted to float32 when it is a
 // floating-point type (F16, BF16, F64); integer types keep their type.
 torch::Tensor load_tensor(const safetensors::File& file, const std::string& name);
+
+// A model weight: like load_tensor, but an integer or bool dtype is a tlens::Error naming the
+// tensor, and NaN or infinite values (some checkpoints have them on purpose) are reported as one
+// "warning: FILE: tensor 'NAME' has N non-finite values ..." line on `warnings` (none: no check).
+torch::Tensor load_weight(const safetensors::File& file, const std::string& name,
+                          std::ostream* warnings);
 
 // Writes tensors in the given order (made contiguous, on CPU, float32 unless integer/bool).
 void save_tensors(const std::string& path,
