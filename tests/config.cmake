@@ -1,0 +1,2 @@
+# Tests of tlens_config (HookedTransformerConfig, config.json reading; no libtorch). One line per test.
+tlens_test(config_test tests/unit/config_test.cpp tlens_config)
