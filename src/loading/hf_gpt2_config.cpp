@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "json_field.h"
 #include "tlens/error.h"
 
 namespace fs = std::filesystem;
@@ -12,11 +13,29 @@ namespace fs = std::filesystem;
 namespace tlens::loading {
 
 namespace {
+const char* const kNotGpt2Hint = "is this a GPT-2 config.json? (model_type \"gpt2\")";
+
 int64_t required_int(const nlohmann::json& config, const char* key, const std::string& context) {
-  if (!config.contains(key) || !config[key].is_number_integer())
-    throw Error(context, std::string("needs an integer \"") + key + "\"",
-                "is this a GPT-2 config.json? (model_type \"gpt2\")");
+  if (!config.contains(key) || !json_field::holds<int64_t>(config[key]))
+    throw Error(context, std::string("needs an integer \"") + key + "\"" +
+                             (config.contains(key) ? ", found " + config[key].dump() : ""),
+                kNotGpt2Hint);
   return config[key].get<int64_t>();
+}
+
+// An optional field: `fallback` when absent or null, an error naming it when of another type.
+template <typename T>
+T optional_field(const nlohmann::json& config, const char* key, T fallback,
+                 const std::string& context) {
+  if (!config.contains(key) || config[key].is_null()) return fallback;
+  const nlohmann::json& value = config[key];
+  if (!json_field::holds<T>(value)) {
+    throw Error(context,
+                std::string("\"") + key + "\" must be " + json_field::expected<T>() +
+                    ", found " + value.dump(),
+                kNotGpt2Hint);
+  }
+  return value.get<T>();
 }
 }  // namespace
 
@@ -39,14 +58,14 @@ HookedTransformerConfig hf_gpt2_config(const nlohmann::json& config, const std::
     throw Error(context, "n_embd " + std::to_string(cfg.d_model) + " is not divisible by n_head " +
                              std::to_string(cfg.n_heads), "fix config.json");
   cfg.d_head = cfg.d_model / cfg.n_heads;
-  cfg.d_mlp = config.contains("n_inner") && config["n_inner"].is_number_integer()
-                  ? config["n_inner"].get<int64_t>()
-                  : 4 * cfg.d_model;
+  // n_inner null (GPT-2's own config) means 4 * n_embd; -1 lets finalize() say so, or overflow.
+  cfg.d_mlp = optional_field<int64_t>(config, "n_inner", -1, context);
   cfg.n_ctx = config.contains("n_ctx") ? required_int(config, "n_ctx", context)
                                        : required_int(config, "n_positions", context);
-  if (config.contains("layer_norm_epsilon")) cfg.eps = config["layer_norm_epsilon"].get<double>();
-  cfg.act_fn = config.value("activation_function", std::string("gelu_new"));
-  cfg.scale_attn_by_inverse_layer_idx = config.value("scale_attn_by_inverse_layer_idx", false);
+  cfg.eps = optional_field<double>(config, "layer_norm_epsilon", cfg.eps, context);
+  cfg.act_fn = optional_field<std::string>(config, "activation_function", "gelu_new", context);
+  cfg.scale_attn_by_inverse_layer_idx =
+      optional_field<bool>(config, "scale_attn_by_inverse_layer_idx", false, context);
   cfg.normalization_type = "LN";
   cfg.default_prepend_bos = true;
   cfg.init_weights = false;
