@@ -13,20 +13,11 @@ build_dir=${TLENS_BUILD_DIR:-build}
 packages=(build-essential cmake ninja-build ccache pkg-config git
           libtorch-dev libopenblas0-openmp nlohmann-json3-dev libpcre2-dev libcurl4-openssl-dev
           libgtest-dev chromium)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
 # Tools that may come from elsewhere (a node or python of the image): only when absent.
-command -v python3 >/dev/null || missing+=(python3)
-command -v node >/dev/null || missing+=(nodejs)
-command -v npm >/dev/null || missing+=(npm)
-if [ "${TLENS_SKIP_APT:-0}" != 1 ] && [ ${#missing[@]} -gt 0 ]; then
-  echo "setup: installing ${missing[*]}"
-  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+command -v python3 >/dev/null || packages+=(python3)
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
+scripts/install_packages.sh "${packages[@]}"
 
 # 2. npm assets (pinned in scripts/npm/package.json), installed into third_party/npm.
 if [ -f scripts/npm/package.json ]; then

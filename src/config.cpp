@@ -1,11 +1,15 @@
 #include "tlens/config.h"
 
 #include <cmath>
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
 #include <sstream>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "json_field.h"
 #include "tlens/error.h"
 
 namespace tlens {
@@ -38,6 +42,15 @@ std::string py_float(double x) {
   return std::to_string(x);
 }
 std::string py_optional_int(int64_t x) { return x < 0 ? "None" : std::to_string(x); }
+
+// The product of non-negative factors, or nullopt when it does not fit in int64_t.
+std::optional<int64_t> checked_product(std::initializer_list<int64_t> factors) {
+  int64_t product = 1;
+  for (int64_t factor : factors) {
+    if (__builtin_mul_overflow(product, factor, &product)) return std::nullopt;
+  }
+  return product;
+}
 }  // namespace
 
 void HookedTransformerConfig::finalize() {
@@ -51,7 +64,13 @@ void HookedTransformerConfig::finalize() {
   require(d_head > 0, "d_head", "must be > 0, got " + std::to_string(d_head),
           "GPT-2 uses d_head = d_model / n_heads");
   if (!attn_only) {
-    if (d_mlp < 0) d_mlp = 4 * d_model;
+    if (d_mlp < 0) {
+      auto four_d_model = checked_product({4, d_model});
+      require(four_d_model.has_value(), "d_mlp",
+              "the default 4 * d_model overflows 64 bits (d_model " + std::to_string(d_model) + ")",
+              "check d_model");
+      d_mlp = *four_d_model;
+    }
     require(d_mlp > 0, "d_mlp", "must be > 0 for a model with MLPs, got " + std::to_string(d_mlp),
             "set attn_only = true for an attention-only model");
   }
@@ -76,8 +95,17 @@ void HookedTransformerConfig::finalize() {
   require(!gated_mlp, "gated_mlp", "is not supported", "tlens runs GPT-2 MLPs");
   require(!final_rms, "final_rms", "is not supported", "tlens uses LayerNorm");
   require(!post_embedding_ln, "post_embedding_ln", "is not supported", "tlens runs GPT-2 blocks");
-  n_params = n_layers * (4 * d_model * d_head * n_heads);
-  if (!attn_only) n_params += n_layers * d_model * d_mlp * (gated_mlp ? 3 : 2);
+  auto attention_params = checked_product({n_layers, 4, d_model, d_head, n_heads});
+  auto mlp_params = attn_only ? std::optional<int64_t>(0)
+                              : checked_product({n_layers, d_model, d_mlp, gated_mlp ? 3 : 2});
+  bool fits = attention_params && mlp_params &&
+              !__builtin_add_overflow(*attention_params, *mlp_params, &n_params);
+  require(fits, "n_params",
+          "overflows 64 bits: n_layers " + std::to_string(n_layers) + ", d_model " +
+              std::to_string(d_model) + ", n_heads " + std::to_string(n_heads) + " x d_head " +
+              std::to_string(d_head) + ", d_mlp " + std::to_string(d_mlp) +
+              " are far beyond any model",
+          "check those fields");
 }
 
 double HookedTransformerConfig::effective_attn_scale(int64_t layer) const {
@@ -131,9 +159,23 @@ nlohmann::json HookedTransformerConfig::to_json() const {
 }
 
 HookedTransformerConfig HookedTransformerConfig::from_json(const nlohmann::json& j) {
+  if (!j.is_object()) {
+    throw Error("HookedTransformerConfig",
+                std::string("expected a JSON object of fields, found ") + j.type_name(),
+                "write the config as {\"n_layers\": 2, \"d_model\": 64, ...}");
+  }
   HookedTransformerConfig cfg;
+  // Absent or null keeps the default; a value of another JSON type is an error naming the field
+  // (never a cast: 2.5 layers, "64" or 1e300 are not a d_model).
   auto get = [&](const char* key, auto& field) {
-    if (j.contains(key) && !j[key].is_null()) field = j[key].get<std::decay_t<decltype(field)>>();
+    using T = std::decay_t<decltype(field)>;
+    if (!j.contains(key) || j[key].is_null()) return;
+    if (!json_field::holds<T>(j[key])) {
+      throw Error(std::string("HookedTransformerConfig.") + key,
+                  std::string("expected ") + json_field::expected<T>() + ", found " + j[key].dump(),
+                  "fix the config's JSON");
+    }
+    field = j[key].get<T>();
   };
   get("n_layers", cfg.n_layers);
   get("d_model", cfg.d_model);

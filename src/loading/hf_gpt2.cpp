@@ -1,18 +1,16 @@
 #include "tlens/loading/hf_gpt2.h"
 
-#include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <set>
 #include <sstream>
-#include <type_traits>
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include "tlens/error.h"
 #include "tlens/linear.h"
+#include "tlens/loading/hf_gpt2_config.h"
 #include "tlens/loading/safetensors.h"
 #include "tlens/loading/torch_io.h"
 
@@ -21,101 +19,12 @@ namespace fs = std::filesystem;
 namespace tlens::loading {
 
 namespace {
-int64_t required_int(const nlohmann::json& config, const char* key, const std::string& context) {
-  if (!config.contains(key) || !config[key].is_number_integer())
-    throw Error(context,
-                std::string("needs an integer \"") + key + "\"" +
-                    (config.contains(key) ? ", found " + config[key].dump() : ""),
-                "is this a GPT-2 config.json? (model_type \"gpt2\")");
-  return config[key].get<int64_t>();
-}
-
-// An optional field of type T (absent or null: `fallback`); a wrong type names the field.
-template <typename T>
-T optional_field(const nlohmann::json& config, const char* key, T fallback, const char* expected,
-                 const std::string& context) {
-  if (!config.contains(key) || config[key].is_null()) return fallback;
-  const auto& value = config[key];
-  bool ok;
-  if constexpr (std::is_same_v<T, bool>) ok = value.is_boolean();
-  else if constexpr (std::is_same_v<T, std::string>) ok = value.is_string();
-  else if constexpr (std::is_integral_v<T>) ok = value.is_number_integer();
-  else ok = value.is_number();
-  if (!ok)
-    throw Error(context, std::string("\"") + key + "\" is " + value.dump() + ", expected " + expected,
-                "fix config.json (Hugging Face's GPT2Config writes it)");
-  return value.get<T>();
-}
-
 std::string shape_string(const std::vector<int64_t>& shape) {
   std::string s = "[";
   for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
   return s + "]";
 }
 }  // namespace
-
-HookedTransformerConfig hf_gpt2_config(const nlohmann::json& config, const std::string& model_name,
-                                       const std::string& context) {
-  if (!config.is_object()) throw Error(context, "is not a JSON object", "");
-  if (config.contains("model_type") && config["model_type"] != "gpt2")
-    throw Error(context,
-                "model_type is " + config["model_type"].dump() + ", tlens loads GPT-2 (\"gpt2\")",
-                "pass a GPT-2 checkpoint folder");
-  HookedTransformerConfig cfg;
-  cfg.model_name = model_name;
-  cfg.original_architecture = "GPT2LMHeadModel";
-  cfg.tokenizer_name = model_name;
-  cfg.d_model = required_int(config, "n_embd", context);
-  cfg.n_heads = required_int(config, "n_head", context);
-  cfg.n_layers = required_int(config, "n_layer", context);
-  cfg.d_vocab = required_int(config, "vocab_size", context);
-  if (cfg.n_heads <= 0 || cfg.d_model % cfg.n_heads != 0)
-    throw Error(context, "n_embd " + std::to_string(cfg.d_model) + " is not divisible by n_head " +
-                             std::to_string(cfg.n_heads), "fix config.json");
-  cfg.d_head = cfg.d_model / cfg.n_heads;
-  cfg.d_mlp = optional_field<int64_t>(config, "n_inner", 4 * cfg.d_model, "an integer or null", context);
-  cfg.n_ctx = config.contains("n_ctx") ? required_int(config, "n_ctx", context)
-                                       : required_int(config, "n_positions", context);
-  cfg.eps = optional_field<double>(config, "layer_norm_epsilon", cfg.eps, "a number", context);
-  if (!std::isfinite(cfg.eps) || cfg.eps < 0)
-    throw Error(context, "\"layer_norm_epsilon\" is " + config["layer_norm_epsilon"].dump() +
-                             ", expected a finite number >= 0", "GPT-2 uses 1e-05");
-  cfg.act_fn = optional_field<std::string>(config, "activation_function", "gelu_new", "a string", context);
-  cfg.scale_attn_by_inverse_layer_idx = optional_field<bool>(
-      config, "scale_attn_by_inverse_layer_idx", false, "true or false", context);
-  cfg.normalization_type = "LN";
-  cfg.default_prepend_bos = true;
-  cfg.init_weights = false;
-  cfg.finalize();
-  return cfg;
-}
-
-namespace {
-// config.json of a checkpoint folder, parsed; tlens::Error naming the file when it is unreadable.
-nlohmann::json read_config_json(const std::string& dir, std::string* path_out) {
-  const std::string path = (fs::path(dir) / "config.json").string();
-  if (path_out) *path_out = path;
-  std::ifstream in(path);
-  if (!in)
-    throw Error(path, "cannot be opened",
-                "a Hugging Face checkpoint folder holds config.json and model.safetensors");
-  nlohmann::json config;
-  try {
-    in >> config;
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(path, std::string("is not valid JSON: ") + e.what(), "the file is corrupt; fetch it again");
-  }
-  return config;
-}
-}  // namespace
-
-HookedTransformerConfig read_hf_gpt2_config(const std::string& dir) {
-  std::string path;
-  nlohmann::json config = read_config_json(dir, &path);
-  std::string name = fs::path(dir).filename().string();
-  if (name.empty()) name = fs::path(dir).parent_path().filename().string();
-  return hf_gpt2_config(config, name, path);
-}
 
 std::map<std::string, torch::Tensor> load_hf_gpt2_weights(const std::string& dir,
                                                           const HookedTransformerConfig& cfg) {
@@ -128,15 +37,16 @@ std::map<std::string, torch::Tensor> load_hf_gpt2_weights(const std::string& dir
                         : "a Hugging Face checkpoint folder holds config.json and model.safetensors");
   }
   auto file = safetensors::File::open(path);
-  std::string config_path;
-  const nlohmann::json config = read_config_json(dir, &config_path);
+  const std::string config_path = (fs::path(dir) / "config.json").string();
+  const nlohmann::json config = read_config_json(dir);
   // GPT2LMHeadModel ties lm_head to wte unless config.json says tie_word_embeddings: false; then
   // the checkpoint carries its own lm_head.weight and TransformerLens unembeds with it.
   bool tied = true;
   if (config.contains("tie_word_embeddings")) {
     if (!config["tie_word_embeddings"].is_boolean())
-      throw Error(config_path, "tie_word_embeddings is " + config["tie_word_embeddings"].dump() +
-                                   ", expected true or false", "fix config.json");
+      throw Error(config_path, "\"tie_word_embeddings\" must be true or false, found " +
+                                   config["tie_word_embeddings"].dump(),
+                  "fix config.json (true: lm_head is wte; false: the file has its own lm_head.weight)");
     tied = config["tie_word_embeddings"].get<bool>();
   }
 

@@ -232,7 +232,7 @@ File File::open(const std::string& path) {
   nlohmann::json header;
   try {
     header = nlohmann::json::parse(header_text, header_text + header_size);
-  } catch (const nlohmann::json::parse_error& error) {
+  } catch (const nlohmann::json::exception& error) {  // parse_error, or out_of_range for 1e400
     throw Error(path, "header is not valid JSON (" + std::string(error.what()) + ")",
                 "the file is corrupt or not a safetensors file");
   }

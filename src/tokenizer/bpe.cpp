@@ -441,11 +441,17 @@ Tokenizer::Impl::Impl(const std::vector<std::pair<std::string, int64_t>>& vocab,
                       const std::vector<std::pair<std::string, std::string>>& merge_pairs,
                       const std::string& vocab_source, const std::string& merges_source) {
   if (vocab.empty()) throw Error(vocab_source, "the vocabulary is empty", "fetch it again");
+  // The tables below are indexed by id, so ids must be dense enough for their size to follow the
+  // file's: a lone id of 2^30 would otherwise allocate 64 GB.
+  const int64_t id_limit = std::min<int64_t>(INT32_MAX / 2, 2 * int64_t(vocab.size()) + 1024);
   int64_t max_id = 0;
   for (const auto& [token, id] : vocab) {
-    if (id < 0 || id > INT32_MAX / 2) {
-      throw Error(vocab_source, "token '" + token + "' has id " + std::to_string(id) +
-                                    ", expected 0 <= id < 2^30");
+    if (id < 0 || id >= id_limit) {
+      throw Error(vocab_source,
+                  "token '" + token + "' has id " + std::to_string(id) + ", expected 0 <= id < " +
+                      std::to_string(id_limit) + " (twice the " + std::to_string(vocab.size()) +
+                      " tokens, plus 1024)",
+                  "ids of a BPE vocabulary run from 0 with few gaps; the file is corrupt");
     }
     max_id = std::max(max_id, id);
   }
@@ -730,6 +736,12 @@ Tokenizer Tokenizer::from_directory(const std::string& dir) {
     if (json.contains("added_tokens") && json["added_tokens"].is_array()) {
       for (const auto& added : json["added_tokens"]) {
         if (!added.contains("id") || !added.contains("content")) continue;
+        if (!added["content"].is_string() || !added["id"].is_number_integer()) {
+          throw Error(tokenizer_json,
+                      "added_tokens entry " + added.dump() +
+                          ": expected a string \"content\" and an integer \"id\"",
+                      "the file is corrupt; fetch it again");
+        }
         auto content = added["content"].get<std::string>();
         auto id = added["id"].get<int64_t>();
         vocab.emplace_back(content, id);

@@ -22,6 +22,7 @@
 #include <sstream>
 #include <thread>
 
+#include "../test_helpers.h"
 #include "test_paths.h"
 #include "tlens/error.h"
 
@@ -783,6 +784,38 @@ TEST(BpeLoading, GptTwoInBothLayoutsAgree) {
   std::string text = "Hullo, my name is <|endoftext|> Quomatarus";
   EXPECT_EQ(tokenizer.encode(text), gpt2().encode(text));
   EXPECT_EQ(tokenizer.vocab_size(), 50257);
+}
+
+// Both found by fuzz/tokenizer_files_fuzzer's harness on inputs written by hand
+// (fuzz/regressions/tokenizer_files_fuzzer/): an added token with a string id escaped as
+// nlohmann's type_error; one id far past the vocabulary's size sized every id-indexed table by it
+// (2^30 asked for 64 GB).
+TEST(BpeLoading, AddedTokenOfTheWrongTypeIsAnError) {
+  fs::path dir = scratch_dir("added_token_type");
+  nlohmann::json tokenizer_json = {
+      {"model", {{"type", "BPE"}, {"vocab", tiny_vocab()}, {"merges", nlohmann::json::array()}}},
+      {"added_tokens", nlohmann::json::array({{{"id", "259"}, {"content", "<|endoftext|>"}}})}};
+  write_text(dir / "tokenizer.json", tokenizer_json.dump());
+  std::string message =
+      tlens::testing::error_message([&] { Tokenizer::from_directory(dir.string()); });
+  EXPECT_NE(message.find("tokenizer.json: added_tokens entry"), std::string::npos) << message;
+  EXPECT_NE(message.find("an integer \"id\""), std::string::npos) << message;
+}
+
+TEST(BpeLoading, IdFarPastTheVocabularySizeIsAnError) {
+  fs::path dir = scratch_dir("sparse_ids");
+  nlohmann::json vocab = tiny_vocab();  // 260 tokens
+  vocab["Ġthe"] = 5'000'000;
+  write_text(dir / "vocab.json", vocab.dump());
+  write_text(dir / "merges.txt", kTinyMerges);
+  std::string message =
+      tlens::testing::error_message([&] { Tokenizer::from_directory(dir.string()); });
+  EXPECT_NE(message.find("vocab.json: token 'Ġthe' has id 5000000, expected 0 <= id < 1544"),
+            std::string::npos)
+      << message;
+  vocab["Ġthe"] = 1543;  // a gap is fine
+  write_text(dir / "vocab.json", vocab.dump());
+  EXPECT_EQ(Tokenizer::from_directory(dir.string()).encode(" the"), (Ids{1543}));
 }
 
 TEST(BpeLoading, ErrorsNameTheFile) {

@@ -5,7 +5,9 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
+#include "../test_helpers.h"
 #include "tlens/config.h"
 #include "tlens/error.h"
 
@@ -88,6 +90,60 @@ TEST(Config, DerivedFields) {
   EXPECT_DOUBLE_EQ(cfg.effective_attn_scale(1), std::sqrt(8.0));
   cfg.scale_attn_by_inverse_layer_idx = true;
   EXPECT_DOUBLE_EQ(cfg.effective_attn_scale(1), 2 * std::sqrt(8.0));
+}
+
+// Sizes whose products do not fit in int64 made finalize() overflow (undefined behaviour, a
+// garbage n_params): now an error naming the field.
+TEST(Config, FinalizeRejectsSizesThatOverflow) {
+  auto cfg = tiny();
+  cfg.d_model = INT64_MAX / 2;  // the default d_mlp, 4 * d_model, does not fit
+  cfg.d_head = 1;
+  EXPECT_NE(finalize_error(cfg).find("d_mlp: the default 4 * d_model overflows"), std::string::npos)
+      << finalize_error(cfg);
+  cfg = tiny();
+  cfg.n_layers = INT64_MAX / 8;
+  EXPECT_NE(finalize_error(cfg).find("HookedTransformerConfig.n_params: overflows"),
+            std::string::npos)
+      << finalize_error(cfg);
+  cfg = tiny();
+  cfg.d_mlp = INT64_MAX / 16;
+  EXPECT_NE(finalize_error(cfg).find("HookedTransformerConfig.n_params"), std::string::npos)
+      << finalize_error(cfg);
+}
+
+TEST(Config, FromJsonReadsWhatToJsonWrites) {
+  auto cfg = tiny();
+  cfg.finalize();
+  EXPECT_EQ(tlens::HookedTransformerConfig::from_json(cfg.to_json()).to_string(), cfg.to_string());
+}
+
+// Found by fuzz/config_fuzzer: a field of another JSON type ({"n_layers": true}) escaped as
+// nlohmann's type_error with no field name; a float or a too-big integer was cast silently.
+TEST(Config, FromJsonNamesAFieldOfTheWrongType) {
+  auto valid = tiny();
+  valid.finalize();
+  const std::vector<std::pair<std::string, nlohmann::json>> cases = {
+      {"n_layers", true},        {"d_model", "64"},    {"n_ctx", 2.5},
+      {"eps", "x"},              {"act_fn", 3},        {"use_attn_scale", 1},
+      {"seed", 1e300},           {"model_name", nlohmann::json::array()},
+      {"d_vocab", nlohmann::json(uint64_t{18446744073709551615u})},
+  };
+  for (const auto& [field, value] : cases) {
+    nlohmann::json json = valid.to_json();
+    json[field] = value;
+    std::string message = tlens::testing::error_message(
+        [&] { tlens::HookedTransformerConfig::from_json(json); });
+    EXPECT_NE(message.find("HookedTransformerConfig." + field + ": expected"), std::string::npos)
+        << field << " = " << value.dump() << ": " << message;
+    EXPECT_NE(message.find(value.dump()), std::string::npos) << message;
+  }
+  std::string message = tlens::testing::error_message(
+      [&] { tlens::HookedTransformerConfig::from_json(nlohmann::json::array({1, 2})); });
+  EXPECT_NE(message.find("expected a JSON object"), std::string::npos) << message;
+  // null keeps the default, as an absent field does.
+  nlohmann::json json = valid.to_json();
+  json["seed"] = nullptr;
+  EXPECT_EQ(tlens::HookedTransformerConfig::from_json(json).seed, -1);
 }
 
 TEST(Config, NParamsOfGpt2Small) { EXPECT_EQ(gpt2_small().n_params, 84934656); }

@@ -252,6 +252,15 @@ TEST_F(SafetensorsTest, RejectsHeaderThatIsNotJson) {
                   {"json.safetensors", "not valid JSON"});
 }
 
+// A number beyond double's range is nlohmann's out_of_range, not a parse_error: it escaped
+// File::open (confirmed with fuzz/safetensors_fuzzer, fuzz/regressions/safetensors_fuzzer/).
+TEST_F(SafetensorsTest, RejectsHeaderWithANumberBeyondDouble) {
+  expect_mentions(
+      open_error(write_raw("big.safetensors",
+                           R"({"a": {"dtype": "F32", "shape": [1e400], "data_offsets": [0, 4]}})")),
+      {"big.safetensors", "not valid JSON", "1e400"});
+}
+
 TEST_F(SafetensorsTest, RejectsHeaderThatIsNotAnObject) {
   expect_mentions(open_error(write_raw("array.safetensors", "[1, 2]")),
                   {"array.safetensors", "JSON object", "array"});

@@ -14,19 +14,12 @@
 #include <map>
 #include <string>
 
-#include <nlohmann/json_fwd.hpp>
 #include <torch/types.h>
 
 #include "tlens/config.h"
+#include "tlens/loading/hf_gpt2_config.h"  // read_hf_gpt2_config
 
 namespace tlens::loading {
-
-// config.json's fields -> HookedTransformerConfig (d_model = n_embd, d_head = n_embd / n_head,
-// d_mlp = n_inner or 4 n_embd, n_ctx = n_ctx or n_positions, eps = layer_norm_epsilon,
-// act_fn = activation_function, normalization_type LN). `context` names the file in errors.
-HookedTransformerConfig hf_gpt2_config(const nlohmann::json& config, const std::string& model_name,
-                                       const std::string& context);
-HookedTransformerConfig read_hf_gpt2_config(const std::string& dir);
 
 // model.safetensors in `dir` -> state dict in TransformerLens names, every shape checked against
 // `cfg` before copying. The error lists missing, unexpected and mis-shaped keys.
