@@ -10,6 +10,7 @@
 #include "tlens/error.h"
 #include "tlens/hooked_transformer.h"
 #include "tlens/loading/model_resolver.h"
+#include "tlens/loading/output_file.h"
 #include "tlens/runtime.h"
 #include "tlens/vis/tensor.h"
 #include "town_hall.h"
@@ -62,6 +63,7 @@ int cmd_attention(int argc, char** argv) {
   Args args(argc, argv, 2, {"--model", "--out", "--threads", "--layer", "--head"}, {});
   configure(args);
   const std::string out = args.required("--out");
+  loading::checked_output_file(out);  // before the model loads
   auto model = HookedTransformer::from_pretrained(args.value("--model", "gpt2"));
   torch::NoGradGuard no_grad;
   const int64_t layer = args.integer("--layer").value_or(0);
@@ -97,6 +99,7 @@ int cmd_probs(int argc, char** argv) {
   Args args(argc, argv, 2, {"--model", "--out", "--threads"}, {});
   configure(args);
   const std::string out = args.required("--out");
+  loading::checked_output_file(out);  // before the model loads
   auto model = HookedTransformer::from_pretrained(args.value("--model", "gpt2"));
   torch::NoGradGuard no_grad;
   const std::string prompt = args.text();

@@ -16,6 +16,7 @@
 #include "tlens/cli/commands.h"
 #include "tlens/error.h"
 #include "tlens/hooked_transformer.h"
+#include "tlens/loading/output_file.h"
 #include "tlens/loading/torch_io.h"
 #include "tlens/runtime.h"
 #include "tlens/tokenizer/bpe.h"
@@ -92,6 +93,7 @@ std::optional<std::vector<int64_t>> token_ids_argument(const Args& args) {
 
 int cmd_run(const Args& args) {
   const std::string out_path = args.required("--out");
+  tlens::loading::checked_output_file(out_path);  // a FIFO or a missing folder fails now, not after the forward
   const auto ids = token_ids_argument(args);
   auto filter = args.has("--names") ? tlens::NamesFilter::regex(args.value("--names", ""))
                                     : tlens::NamesFilter();

@@ -1,4 +1,5 @@
 // The `tlens` command as a user runs it: the real binary, its files and its errors.
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -124,6 +125,64 @@ TEST(Cli, BadInputIsAClearErrorNeverACrash) {
         << c.arguments << "\n" << r.out;
     EXPECT_NE(r.out.find(c.expected), std::string::npos) << c.arguments << "\n" << r.out;
   }
+}
+
+// --out through a symlink writes the file the link leads to; the link stays a link.
+TEST(Cli, OutThroughASymlinkWritesItsTarget) {
+  auto dir = temp_dir() / "symlink";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::ofstream(dir / "target.safetensors") << "old content";
+  fs::create_symlink("target.safetensors", dir / "link.safetensors");
+  auto r = tlens_cli("run --model " + kModel + " --tokens 1,2,3 --out " + (dir / "link.safetensors").string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(fs::is_symlink(dir / "link.safetensors"));
+  EXPECT_EQ(fs::read_symlink(dir / "link.safetensors"), fs::path("target.safetensors"));
+  auto file = tlens::safetensors::File::open((dir / "target.safetensors").string());
+  EXPECT_EQ(tlens::loading::load_tensor(file, "tokens").sizes(), (std::vector<int64_t>{1, 3}));
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 2);
+}
+
+// A target that is not a regular file is refused before the model loads: with a model that
+// cannot load, the error is about --out. The node is left as it was.
+TEST(Cli, OutThatIsNotARegularFileIsRefusedBeforeLoading) {
+  auto dir = temp_dir() / "special";
+  fs::remove_all(dir);
+  fs::create_directories(dir / "folder");
+  const std::string fifo = (dir / "pipe").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0644), 0);
+  const std::string missing_model = "--model /nonexistent/dir";
+  const std::string prompt = " \"Hello there\"";
+  struct Case {
+    std::string arguments, expected;
+  };
+  std::vector<Case> cases = {
+      {"run " + missing_model + " --tokens 1 --out " + fifo, "is a FIFO (named pipe), not a regular file"},
+      {"attention " + missing_model + " --layer 0 --out " + fifo + prompt, "is a FIFO"},
+      {"probs " + missing_model + " --out " + fifo + prompt, "is a FIFO"},
+      {"demo " + missing_model + " --out " + fifo, "is a FIFO (named pipe), not a folder"},
+      {"run " + missing_model + " --tokens 1 --out " + (dir / "folder").string(), "is a directory, not a regular file"},
+      {"probs " + missing_model + " --out " + (dir / "folder").string() + prompt, "is a directory"},
+      {"run " + missing_model + " --tokens 1 --out /dev/null", "/dev/null: is a character device"},
+      {"attention " + missing_model + " --layer 0 --out /dev/null" + prompt, "character device"},
+      {"run " + missing_model + " --tokens 1 --out " + (dir / "no/such/c.safetensors").string(),
+       "its folder " + (dir / "no/such").string() + " does not exist"},
+      {"demo " + missing_model + " --out " + fifo + "/sub", "is a FIFO (named pipe), not a folder"},
+      // With a model that loads, a FIFO is still refused (not replaced by a file, as it was).
+      {"run --model " + kModel + " --tokens 1 --out " + fifo, "is a FIFO"},
+  };
+  for (const auto& c : cases) {
+    auto r = tlens_cli(c.arguments);
+    EXPECT_NE(r.code, 0) << c.arguments << "\n" << r.out;
+    EXPECT_NE(r.out.find("error: "), std::string::npos) << c.arguments << "\n" << r.out;
+    EXPECT_NE(r.out.find(c.expected), std::string::npos) << c.arguments << "\n" << r.out;
+  }
+  struct stat status {};
+  ASSERT_EQ(::stat("/dev/null", &status), 0);
+  EXPECT_TRUE(S_ISCHR(status.st_mode));
+  EXPECT_TRUE(fs::is_fifo(fs::symlink_status(fifo)));
+  EXPECT_TRUE(fs::is_empty(dir / "folder"));
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 2);  // folder, pipe
 }
 
 TEST(Cli, SequenceLongerThanNCtxIsRejected) {
