@@ -18,10 +18,16 @@
 namespace tlens::cli {
 
 namespace {
-// The model the demo uses without --model: gpt2 when its weights are in the Hugging Face cache,
-// else the small model tlens ships (no download).
-std::string default_demo_model() {
-  if (loading::find_in_hf_cache("gpt2", loading::required_checkpoint_files())) return "gpt2-small";
+// The model the demo uses without --model, and the words that say why: gpt2 when its weights are
+// in the Hugging Face cache, else the small model tlens ships (no download).
+struct DemoModel {
+  std::string name;
+  std::string reason;
+};
+
+DemoModel default_demo_model() {
+  if (auto snapshot = loading::find_in_hf_cache("gpt2", loading::required_checkpoint_files()))
+    return {"gpt2-small", "gpt2's weights from the Hugging Face cache, " + *snapshot};
   std::vector<std::string> shipped;
   std::error_code error;
   for (const auto& entry : std::filesystem::directory_iterator(loading::shipped_models_dir(), error))
@@ -31,7 +37,8 @@ std::string default_demo_model() {
                                   loading::shipped_models_dir(),
                 "pass --model DIR, or put gpt2 in the Hugging Face cache");
   std::sort(shipped.begin(), shipped.end());
-  return shipped.front();
+  return {shipped.front(), "gpt2's weights are not in the Hugging Face cache " +
+                               loading::hf_hub_cache_dir() + ": the model tlens ships"};
 }
 
 void check_prompt(const HookedTransformer& model, const torch::Tensor& tokens,
@@ -51,12 +58,12 @@ void configure(const Args& args) {
 int cmd_demo(int argc, char** argv) {
   Args args(argc, argv, 2, {"--model", "--out", "--threads"}, {});
   configure(args);
-  const std::string model = args.has("--model") ? args.value("--model", "") : default_demo_model();
+  const DemoModel model = args.has("--model") ? DemoModel{args.value("--model", ""), "given by --model"}
+                                               : default_demo_model();
   const std::string out_dir = args.value("--out", "tlens_demo");
-  std::cout << "tlens demo: the seed notebook with model '" << model << "'"
-            << (args.has("--model") ? "" : " (gpt2's weights absent: the model tlens ships)")
-            << ", pictures in " << out_dir << "/\n\n";
-  return town_hall(model, out_dir, std::cout);
+  std::cout << "tlens demo: the seed notebook with model '" << model.name << "' (" << model.reason
+            << "), pictures in " << out_dir << "/\n\n";
+  return town_hall(model.name, out_dir, std::cout);
 }
 
 int cmd_attention(int argc, char** argv) {

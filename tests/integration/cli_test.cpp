@@ -194,6 +194,41 @@ TEST(Cli, SequenceLongerThanNCtxIsRejected) {
   EXPECT_NE(r.out.find("n_ctx is 24"), std::string::npos) << r.out;
 }
 
+// Without --model, the demo says which model it took and why. With gpt2 in the Hugging Face
+// cache it used gpt2 and yet printed "(gpt2's weights absent: the model tlens ships)". The
+// fake gpt2 here is the shipped model's checkpoint, laid out as huggingface_hub caches a repo.
+TEST(Cli, DemoNamesTheModelItUses) {
+  const fs::path shipped = fs::path(TLENS_SOURCE_DIR) / "models" / "tlens-induction-2l";
+  if (!fs::exists(shipped / "config.json")) GTEST_SKIP() << shipped << " is absent";
+  const fs::path cache = temp_dir() / "hf_cache", empty_cache = temp_dir() / "empty_hf_cache";
+  const std::string commit = "0123456789abcdef0123456789abcdef01234567";
+  const fs::path snapshot = cache / "models--gpt2" / "snapshots" / commit;
+  fs::create_directories(snapshot);
+  fs::create_directories(cache / "models--gpt2" / "refs");
+  fs::create_directories(empty_cache);
+  std::ofstream(cache / "models--gpt2" / "refs" / "main") << commit;
+  for (const char* file : {"config.json", "model.safetensors", "vocab.json", "merges.txt"})
+    fs::copy_file(shipped / file, snapshot / file, fs::copy_options::overwrite_existing);
+
+  auto r = tlens_cli("demo --out " + (temp_dir() / "demo_cached").string(),
+                     "HF_HUB_OFFLINE=1 HF_HUB_CACHE=" + cache.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("with model 'gpt2-small' (gpt2's weights from the Hugging Face cache, " +
+                       snapshot.string() + "), pictures in"),
+            std::string::npos) << r.out.substr(0, 400);
+  EXPECT_EQ(r.out.find("absent"), std::string::npos) << r.out.substr(0, 400);
+  EXPECT_EQ(r.out.find("the model tlens ships"), std::string::npos) << r.out.substr(0, 400);
+  EXPECT_NE(r.out.find("Loaded pretrained model gpt2 into HookedTransformer"), std::string::npos);
+
+  r = tlens_cli("demo --out " + (temp_dir() / "demo_shipped").string(),
+                "HF_HUB_OFFLINE=1 HF_HUB_CACHE=" + empty_cache.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("with model '" + shipped.string() +
+                       "' (gpt2's weights are not in the Hugging Face cache " + empty_cache.string() +
+                       ": the model tlens ships), pictures in"),
+            std::string::npos) << r.out.substr(0, 400);
+}
+
 // The views' commands on the model tlens ships (it has a tokenizer).
 TEST(Cli, ViewCommandsWriteHtmlAndRejectBadInput) {
   auto r = tlens_cli("models --json");
