@@ -7,6 +7,7 @@
 
 #include "tlens/cli/args.h"
 #include "tlens/cli/commands.h"
+#include "tlens/cli/options.h"
 #include "tlens/error.h"
 #include "tlens/hooked_transformer.h"
 #include "tlens/loading/model_resolver.h"
@@ -49,15 +50,11 @@ void check_prompt(const HookedTransformer& model, const torch::Tensor& tokens,
                                   std::to_string(model->cfg.n_ctx),
                 "shorten it");
 }
-
-void configure(const Args& args) {
-  configure_runtime(static_cast<int>(args.integer("--threads").value_or(0)));
-}
 }  // namespace
 
 int cmd_demo(int argc, char** argv) {
   Args args(argc, argv, 2, {"--model", "--out", "--threads"}, {});
-  configure(args);
+  configure_threads(args);
   const DemoModel model = args.has("--model") ? DemoModel{args.value("--model", ""), "given by --model"}
                                                : default_demo_model();
   const std::string out_dir = args.value("--out", "tlens_demo");
@@ -68,7 +65,7 @@ int cmd_demo(int argc, char** argv) {
 
 int cmd_attention(int argc, char** argv) {
   Args args(argc, argv, 2, {"--model", "--out", "--threads", "--layer", "--head"}, {});
-  configure(args);
+  configure_threads(args);
   const std::string out = args.required("--out");
   loading::checked_output_file(out);  // before the model loads
   auto model = HookedTransformer::from_pretrained(args.value("--model", "gpt2"));
@@ -104,7 +101,7 @@ int cmd_attention(int argc, char** argv) {
 
 int cmd_probs(int argc, char** argv) {
   Args args(argc, argv, 2, {"--model", "--out", "--threads"}, {});
-  configure(args);
+  configure_threads(args);
   const std::string out = args.required("--out");
   loading::checked_output_file(out);  // before the model loads
   auto model = HookedTransformer::from_pretrained(args.value("--model", "gpt2"));

@@ -14,6 +14,7 @@
 
 #include "tlens/cli/args.h"
 #include "tlens/cli/commands.h"
+#include "tlens/cli/options.h"
 #include "tlens/error.h"
 #include "tlens/hooked_transformer.h"
 #include "tlens/loading/output_file.h"
@@ -95,9 +96,11 @@ int cmd_run(const Args& args) {
   const std::string out_path = args.required("--out");
   tlens::loading::checked_output_file(out_path);  // a FIFO or a missing folder fails now, not after the forward
   const auto ids = token_ids_argument(args);
-  auto filter = args.has("--names") ? tlens::NamesFilter::regex(args.value("--names", ""))
-                                    : tlens::NamesFilter();
+  const std::string names = args.value("--names", "");
+  // An invalid regex fails here, before loading; one that names no hook, before the forward.
+  auto filter = args.has("--names") ? tlens::NamesFilter::regex(names) : tlens::NamesFilter();
   auto model = load_model(args);
+  if (args.has("--names")) tlens::cli::check_selects_hooks(*model, filter, "--names", names);
   torch::NoGradGuard no_grad;
   auto tokens = ids ? torch::tensor(*ids, torch::kLong).unsqueeze(0)             // [1, pos]
                     : model->to_tokens(args.text(), !args.flag("--no-bos"));  // [1, pos]
@@ -220,9 +223,7 @@ int run_command(int argc, char** argv) {
     std::cout << kUsage;
     return 0;
   }
-  int64_t threads = args->integer("--threads").value_or(tlens::hardware_threads());
-  if (threads < 1) throw Error("--threads", "must be >= 1", "");
-  tlens::configure_runtime(static_cast<int>(threads));
+  tlens::cli::configure_threads(*args);
   if (command == "info") return cmd_info(*args);
   if (command == "run") return cmd_run(*args);
   if (command == "predict") return cmd_predict(*args);

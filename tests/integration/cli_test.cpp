@@ -15,6 +15,7 @@
 #include "tlens/hooked_transformer.h"
 #include "tlens/loading/safetensors.h"
 #include "tlens/loading/torch_io.h"
+#include "tlens/runtime.h"
 
 namespace fs = std::filesystem;
 
@@ -227,6 +228,63 @@ TEST(Cli, DemoNamesTheModelItUses) {
                        "' (gpt2's weights are not in the Hugging Face cache " + empty_cache.string() +
                        ": the model tlens ships), pictures in"),
             std::string::npos) << r.out.substr(0, 400);
+}
+
+// --threads outside [1, 4 per hardware thread] is an error in every command, before any model
+// loads (--threads 100000 was accepted and spent minutes creating threads).
+TEST(Cli, ThreadsOutOfRangeIsRefusedByEveryCommand) {
+  const int most = 4 * tlens::hardware_threads();
+  const auto dir = temp_dir();
+  const std::string missing = " --model /nonexistent/dir";
+  const std::vector<std::string> commands = {
+      "info" + missing,
+      "run" + missing + " --tokens 1 --out " + (dir / "t.safetensors").string(),
+      "tokenize" + missing + " hi",
+      "predict" + missing + " hi",
+      "attention" + missing + " --layer 0 --out " + (dir / "t.html").string() + " hi",
+      "probs" + missing + " --out " + (dir / "t.html").string() + " hi",
+      "demo" + missing + " --out " + (dir / "t_demo").string(),
+      "bench" + missing,
+      "train --out " + (dir / "t_train").string() + " --corpus /nonexistent/corpus.txt",
+      "eval" + missing};
+  auto expect_refused = [&](const std::string& command, const std::string& threads) {
+    auto r = tlens_cli(command + " --threads " + threads);
+    EXPECT_NE(r.code, 0) << command << "\n" << r.out;
+    EXPECT_NE(r.out.find("error: --threads " + threads + ": must be in [1, " + std::to_string(most) + "]"),
+              std::string::npos) << command << " --threads " << threads << "\n" << r.out;
+  };
+  for (const auto& command : commands) expect_refused(command, "100000");
+  for (const auto& threads : std::vector<std::string>{"0", "-1", std::to_string(most + 1)}) {
+    expect_refused(commands[1], threads);  // run
+    expect_refused(commands[4], threads);  // attention
+  }
+  auto r = tlens_cli("info --model " + kModel + " --threads " + std::to_string(most));
+  EXPECT_EQ(r.code, 0) << r.out;
+}
+
+// --names is a regex over whole hook names: one that matches none is an error that shows some
+// names (it wrote a file with no activations and exited 0); an invalid one fails before loading.
+TEST(Cli, NamesThatMatchNoHookOrAreNoRegexAreErrors) {
+  const auto out = temp_dir() / "names_none.safetensors";
+  fs::remove(out);
+  auto model = tlens::HookedTransformer::from_pretrained(kModel, tlens::FromPretrainedOptions().verbose(false));
+  const auto names = model->hook_names();
+  auto r = tlens_cli("run --model " + kModel + " --tokens 1,2 --names 'hook_pattern' --out " + out.string());
+  EXPECT_NE(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("error: --names 'hook_pattern': matches none of the model's " +
+                       std::to_string(names.size()) + " hook points (" + names[0] + ", " + names[1]),
+            std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("hint: "), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(out));
+  r = tlens_cli("run --model /nonexistent/dir --tokens 1,2 --names 'blocks\\.0\\.(' --out " + out.string());
+  EXPECT_NE(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("error: names filter 'blocks\\.0\\.(': is not a valid regex"), std::string::npos) << r.out;
+  r = tlens_cli("bench --model " + kModel + " --pos 4 --repeat 1 --warmup 0 --cache 'nothing'");
+  EXPECT_NE(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("error: --cache 'nothing': matches none of the model's"), std::string::npos) << r.out;
+  // A pattern that does match still works, and a literal-looking regex over a whole name too.
+  r = tlens_cli("run --model " + kModel + " --tokens 1,2 --names '.*hook_pattern' --out " + out.string());
+  EXPECT_EQ(r.code, 0) << r.out;
 }
 
 // The views' commands on the model tlens ships (it has a tokenizer).
