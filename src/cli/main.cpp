@@ -17,6 +17,8 @@
 #include "tlens/cli/options.h"
 #include "tlens/error.h"
 #include "tlens/hooked_transformer.h"
+#include "tlens/loading/hf_gpt2.h"
+#include "tlens/loading/model_resolver.h"
 #include "tlens/loading/output_file.h"
 #include "tlens/loading/torch_io.h"
 #include "tlens/runtime.h"
@@ -117,21 +119,22 @@ int cmd_run(const Args& args) {
 }
 
 int cmd_tokenize(const Args& args) {
-  const tlens::Tokenizer* tokenizer;
-  HookedTransformer model{nullptr};
-  std::optional<tlens::Tokenizer> standalone;
-  // A tokenizer folder or gpt2's vocabulary works without weights.
-  const std::string name = args.value("--model", "gpt2");
-  std::optional<std::string> vocab_dir;
-  if (name == "gpt2" || name == "gpt2-small") vocab_dir = tlens::find_gpt2_vocab_dir();
-  if (vocab_dir) {
-    standalone = tlens::Tokenizer::from_directory(*vocab_dir);
-    tokenizer = &*standalone;
-  } else {
-    model = load_model(args);
-    tokenizer = &model->tokenizer();
-  }
   const std::string text = args.text();
+  // Only the tokenizer files load, never the weights: GPT-2's vocabulary for a GPT-2 name (every
+  // size shares it; nothing is downloaded), else the checkpoint folder's own.
+  const std::string name = args.value("--model", "gpt2");
+  std::shared_ptr<const tlens::Tokenizer> tokenizer;
+  std::optional<std::string> vocab_dir;
+  if (!tlens::loading::official_model_name(name).empty()) vocab_dir = tlens::find_gpt2_vocab_dir();
+  if (vocab_dir) {
+    tokenizer = std::make_shared<tlens::Tokenizer>(tlens::Tokenizer::from_directory(*vocab_dir));
+  } else {
+    const std::string dir = tlens::loading::resolve_model(name);
+    tokenizer = tlens::loading::read_hf_tokenizer(dir);
+    if (!tokenizer)
+      throw Error(dir, "has no tokenizer: no tokenizer.json, vocab.json + merges.txt or encoder.json + vocab.bpe, and its vocab_size is not GPT-2's 50257",
+                  "put the tokenizer files next to its config.json, or run the model on ids (tlens run --tokens)");
+  }
   if (args.flag("--explain")) {
     for (const auto& line : tokenizer->explain(text)) std::cout << line << "\n";
     return 0;

@@ -16,6 +16,7 @@
 #include "tlens/loading/safetensors.h"
 #include "tlens/loading/torch_io.h"
 #include "tlens/runtime.h"
+#include "tlens/tokenizer/bpe.h"
 
 namespace fs = std::filesystem;
 
@@ -285,6 +286,43 @@ TEST(Cli, NamesThatMatchNoHookOrAreNoRegexAreErrors) {
   // A pattern that does match still works, and a literal-looking regex over a whole name too.
   r = tlens_cli("run --model " + kModel + " --tokens 1,2 --names '.*hook_pattern' --out " + out.string());
   EXPECT_EQ(r.code, 0) << r.out;
+}
+
+// tokenize reads the tokenizer files and nothing else: a folder whose model.safetensors is
+// garbage (or absent) tokenizes as the whole checkpoint does.
+TEST(Cli, TokenizeLoadsNoWeights) {
+  const fs::path shipped = fs::path(TLENS_SOURCE_DIR) / "models" / "tlens-induction-2l";
+  if (!fs::exists(shipped / "config.json")) GTEST_SKIP() << shipped << " is absent";
+  const fs::path garbage = temp_dir() / "garbage_weights", bare = temp_dir() / "tokenizer_only";
+  fs::create_directories(garbage);
+  fs::create_directories(bare);
+  for (const char* file : {"config.json", "vocab.json", "merges.txt"})
+    fs::copy_file(shipped / file, garbage / file, fs::copy_options::overwrite_existing);
+  for (const char* file : {"vocab.json", "merges.txt"})
+    fs::copy_file(shipped / file, bare / file, fs::copy_options::overwrite_existing);
+  std::ofstream(garbage / "model.safetensors") << "not a safetensors file";
+
+  const std::string text = " \"Hullo, my name is\"";
+  auto json_of = [](const Result& r) { return nlohmann::json::parse(r.out.substr(r.out.find('{'))); };
+  auto expected = tlens_cli("tokenize --json --model " + shipped.string() + text);
+  ASSERT_EQ(expected.code, 0) << expected.out;
+  EXPECT_GT(json_of(expected)["tokens"].size(), 3u);
+  for (const auto& dir : {garbage, bare}) {
+    auto r = tlens_cli("tokenize --json --model " + dir.string() + text);
+    ASSERT_EQ(r.code, 0) << dir << "\n" << r.out;
+    EXPECT_EQ(json_of(r), json_of(expected)) << dir;
+    EXPECT_EQ(r.out.find("Loaded pretrained model"), std::string::npos) << r.out;
+  }
+  auto r = tlens_cli("tokenize --model " + kModel + text);  // d_vocab 211, no tokenizer files
+  EXPECT_NE(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("has no tokenizer"), std::string::npos) << r.out;
+  // Any GPT-2 size uses GPT-2's vocabulary: nothing is downloaded, no weights are needed.
+  if (tlens::find_gpt2_vocab_dir()) {
+    r = tlens_cli("tokenize --json --model gpt2-xl" + text,
+                  "HF_HUB_OFFLINE=1 HF_HUB_CACHE=" + (temp_dir() / "empty_cache").string());
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_EQ(json_of(r)["tokens"], nlohmann::json({50256, 39, 724, 78, 11, 616, 1438, 318}));
+  }
 }
 
 // The views' commands on the model tlens ships (it has a tokenizer).
