@@ -64,17 +64,17 @@ int cmd_demo(int argc, char** argv) {
 }
 
 int cmd_attention(int argc, char** argv) {
-  Args args(argc, argv, 2, {"--model", "--out", "--threads", "--layer", "--head"}, {});
+  Args args(argc, argv, 2, {"--model", "--out", "--threads", "--layer", "--head", "--prompt-file"}, {});
   configure_threads(args);
   const std::string out = args.required("--out");
   loading::checked_output_file(out);  // before the model loads
+  const std::string prompt = args.prompt();
   auto model = HookedTransformer::from_pretrained(args.value("--model", "gpt2"));
   torch::NoGradGuard no_grad;
   const int64_t layer = args.integer("--layer").value_or(0);
   if (layer < 0 || layer >= model->cfg.n_layers)
     throw Error("--layer " + std::to_string(layer),
                 "is out of range: the model has layers 0.." + std::to_string(model->cfg.n_layers - 1), "");
-  const std::string prompt = args.text();
   auto tokens = model->to_tokens(prompt, std::nullopt, std::nullopt, /*truncate=*/false);
   check_prompt(model, tokens, prompt);
   const std::string hook = "blocks." + std::to_string(layer) + ".attn.hook_pattern";
@@ -100,13 +100,13 @@ int cmd_attention(int argc, char** argv) {
 }
 
 int cmd_probs(int argc, char** argv) {
-  Args args(argc, argv, 2, {"--model", "--out", "--threads"}, {});
+  Args args(argc, argv, 2, {"--model", "--out", "--threads", "--prompt-file"}, {});
   configure_threads(args);
   const std::string out = args.required("--out");
   loading::checked_output_file(out);  // before the model loads
+  const std::string prompt = args.prompt();
   auto model = HookedTransformer::from_pretrained(args.value("--model", "gpt2"));
   torch::NoGradGuard no_grad;
-  const std::string prompt = args.text();
   auto tokens = model->to_tokens(prompt, std::nullopt, std::nullopt, /*truncate=*/false);
   check_prompt(model, tokens, prompt);
   if (tokens.size(1) < 2) throw Error("the prompt", "is a single token", "pass at least one word");

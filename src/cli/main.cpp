@@ -40,7 +40,7 @@ commands:
             [--names REGEX] [--no-processing] [--no-bos]
                                                  logits and cached activations, by hook name
   tokenize  --model M [--no-bos] [--json] [--explain] TEXT
-                                                 token ids and strings
+                                                 token ids and strings (loads no weights)
   predict   --model M [--top-k K] [--json] PROMPT the most likely next tokens
   demo      [--model M] [--out DIR]               the seed notebook, cell by cell, with its views
   attention --model M --layer L [--head H] --out FILE.html PROMPT
@@ -54,7 +54,12 @@ commands:
 
 --model takes a checkpoint folder (config.json + model.safetensors) or a name: gpt2, gpt2-small,
 gpt2-medium, gpt2-large, gpt2-xl (Hugging Face cache, else downloaded unless HF_HUB_OFFLINE=1).
-Every command takes --threads N (default: all cores).
+PROMPT / TEXT: the words given, `-` to read standard input, or --prompt-file FILE (its bytes as
+they are, a final newline included): a command line holds about 128 KiB per word.
+--names / --cache REGEX must match whole hook names (`tlens info --model M --hooks` lists them).
+--out FILE replaces a regular file (through a symlink, the file it leads to); a directory, device,
+FIFO or socket is refused, and so is a missing folder, before any model loads.
+Every command takes --threads N (default: all hardware threads; at most 4 per hardware thread).
 )";
 
 HookedTransformer load_model(const Args& args) {
@@ -85,12 +90,13 @@ int cmd_info(const Args& args) {
 // The ids of --tokens, or nothing for a prompt; checked before any weights are loaded.
 std::optional<std::vector<int64_t>> token_ids_argument(const Args& args) {
   if (args.has("--tokens")) {
-    if (!args.positional().empty())
+    if (args.has_prompt())
       throw Error("tlens run", "got both --tokens and a prompt", "give one of them");
     return tlens::cli::parse_id_list(args.value("--tokens", ""), "--tokens");
   }
-  if (args.positional().empty())
-    throw Error("tlens run", "needs a prompt or --tokens", "e.g. tlens run --model gpt2 --out c.safetensors \"Hello\"");
+  if (!args.has_prompt())
+    throw Error("tlens run", "needs a prompt or --tokens",
+                "e.g. tlens run --model gpt2 --out c.safetensors \"Hello\"; a long prompt: --prompt-file FILE, or `-` for standard input");
   return std::nullopt;
 }
 
@@ -98,14 +104,15 @@ int cmd_run(const Args& args) {
   const std::string out_path = args.required("--out");
   tlens::loading::checked_output_file(out_path);  // a FIFO or a missing folder fails now, not after the forward
   const auto ids = token_ids_argument(args);
+  const std::string prompt = ids ? "" : args.prompt();
   const std::string names = args.value("--names", "");
   // An invalid regex fails here, before loading; one that names no hook, before the forward.
   auto filter = args.has("--names") ? tlens::NamesFilter::regex(names) : tlens::NamesFilter();
   auto model = load_model(args);
   if (args.has("--names")) tlens::cli::check_selects_hooks(*model, filter, "--names", names);
   torch::NoGradGuard no_grad;
-  auto tokens = ids ? torch::tensor(*ids, torch::kLong).unsqueeze(0)             // [1, pos]
-                    : model->to_tokens(args.text(), !args.flag("--no-bos"));  // [1, pos]
+  auto tokens = ids ? torch::tensor(*ids, torch::kLong).unsqueeze(0)        // [1, pos]
+                    : model->to_tokens(prompt, !args.flag("--no-bos"));  // [1, pos]
   auto [logits, cache] = model->run_with_cache(tokens, tlens::CacheOptions().names_filter(filter));
   std::vector<std::pair<std::string, torch::Tensor>> tensors = {{"logits", logits},
                                                                  {"tokens", tokens}};
@@ -119,7 +126,7 @@ int cmd_run(const Args& args) {
 }
 
 int cmd_tokenize(const Args& args) {
-  const std::string text = args.text();
+  const std::string text = args.prompt();
   // Only the tokenizer files load, never the weights: GPT-2's vocabulary for a GPT-2 name (every
   // size shares it; nothing is downloaded), else the checkpoint folder's own.
   const std::string name = args.value("--model", "gpt2");
@@ -158,9 +165,9 @@ int cmd_tokenize(const Args& args) {
 }
 
 int cmd_predict(const Args& args) {
+  const std::string prompt = args.prompt();
   auto model = load_model(args);
   torch::NoGradGuard no_grad;
-  const std::string prompt = args.text();
   if (prompt.empty()) throw Error("tlens predict", "the prompt is empty", "pass the text to continue");
   const int64_t k = args.integer("--top-k").value_or(5);
   if (k < 1 || k > model->cfg.d_vocab)
@@ -209,13 +216,13 @@ int run_command(int argc, char** argv) {
   if (command == "info") {
     args = std::make_unique<Args>(argc, argv, 2, with({}), std::set<std::string>{"--hooks", "--json", "--no-processing", "--help"});
   } else if (command == "run") {
-    args = std::make_unique<Args>(argc, argv, 2, with({"--out", "--tokens", "--names"}),
+    args = std::make_unique<Args>(argc, argv, 2, with({"--out", "--tokens", "--names", "--prompt-file"}),
                                   std::set<std::string>{"--no-processing", "--no-bos", "--help"});
   } else if (command == "tokenize") {
-    args = std::make_unique<Args>(argc, argv, 2, with({}),
+    args = std::make_unique<Args>(argc, argv, 2, with({"--prompt-file"}),
                                   std::set<std::string>{"--no-bos", "--json", "--explain", "--help"});
   } else if (command == "predict") {
-    args = std::make_unique<Args>(argc, argv, 2, with({"--top-k"}),
+    args = std::make_unique<Args>(argc, argv, 2, with({"--top-k", "--prompt-file"}),
                                   std::set<std::string>{"--json", "--no-processing", "--help"});
   } else {
     std::string nearest = tlens::nearest_name(command, {"info", "run", "tokenize", "predict", "bench", "demo", "attention", "probs", "train", "eval", "models"});

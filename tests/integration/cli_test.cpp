@@ -325,6 +325,72 @@ TEST(Cli, TokenizeLoadsNoWeights) {
   }
 }
 
+// A prompt from --prompt-file or from standard input (`-`): longer than one command-line word
+// may be (128 KiB), read as it is; a missing file is an error before any model loads.
+TEST(Cli, PromptFromAFileOrStandardInput) {
+  const fs::path shipped = fs::path(TLENS_SOURCE_DIR) / "models" / "tlens-induction-2l";
+  if (!fs::exists(shipped / "config.json")) GTEST_SKIP() << shipped << " is absent";
+  const auto dir = temp_dir();
+  std::string long_text;
+  while (long_text.size() < 200000) long_text += "In the beginning God created the heaven and the earth.\n";
+  std::ofstream(dir / "long.txt", std::ios::binary) << long_text;
+  const std::string model = " --model " + shipped.string();
+  auto json_of = [](const Result& r) { return nlohmann::json::parse(r.out.substr(r.out.find_first_of("{["))); };
+
+  auto tokenizer = tlens::Tokenizer::from_directory(shipped.string());
+  std::vector<int64_t> expected = {tokenizer.bos_token_id()};
+  for (int64_t id : tokenizer.encode(long_text)) expected.push_back(id);
+  auto r = tlens_cli("tokenize --json" + model + " --prompt-file " + (dir / "long.txt").string());
+  ASSERT_EQ(r.code, 0) << r.out.substr(0, 400);
+  EXPECT_EQ(json_of(r)["tokens"].get<std::vector<int64_t>>(), expected);
+  r = tlens_cli("tokenize --json" + model + " - < " + (dir / "long.txt").string());
+  ASSERT_EQ(r.code, 0) << r.out.substr(0, 400);
+  EXPECT_EQ(json_of(r)["tokens"].get<std::vector<int64_t>>(), expected);
+
+  // A short prompt gives what the same words on the command line give.
+  const std::string words = "And God said, Let there be light";
+  std::ofstream(dir / "short.txt", std::ios::binary) << words;
+  auto by_words = tlens_cli("predict --json" + model + " \"" + words + "\"");
+  ASSERT_EQ(by_words.code, 0) << by_words.out;
+  r = tlens_cli("predict --json" + model + " --prompt-file " + (dir / "short.txt").string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(json_of(r), json_of(by_words));
+  r = tlens_cli("predict --json" + model + " - < " + (dir / "short.txt").string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(json_of(r), json_of(by_words));
+  r = tlens_cli("run" + model + " --names 'hook_embed' --out " + (dir / "prompt.safetensors").string() +
+                " --prompt-file " + (dir / "short.txt").string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto file = tlens::safetensors::File::open((dir / "prompt.safetensors").string());
+  auto tokens = tlens::loading::load_tensor(file, "tokens");  // [1, pos]
+  std::vector<int64_t> short_ids = {tokenizer.bos_token_id()};
+  for (int64_t id : tokenizer.encode(words)) short_ids.push_back(id);
+  EXPECT_EQ(std::vector<int64_t>(tokens.data_ptr<int64_t>(), tokens.data_ptr<int64_t>() + tokens.numel()), short_ids);
+  for (const std::string command : {"attention --layer 1", "probs"}) {
+    const auto html = dir / "prompt.html";
+    fs::remove(html);
+    r = tlens_cli(command + model + " --out " + html.string() + " - < " + (dir / "short.txt").string());
+    EXPECT_EQ(r.code, 0) << command << "\n" << r.out;
+    EXPECT_TRUE(fs::exists(html)) << command;
+  }
+
+  const std::string absent = (dir / "no-such-prompt.txt").string();
+  for (const auto& command : std::vector<std::string>{
+           "tokenize", "predict", "run --out " + (dir / "x.safetensors").string(),
+           "attention --out " + (dir / "x.html").string(), "probs --out " + (dir / "x.html").string()}) {
+    r = tlens_cli(command + " --model /nonexistent/dir --prompt-file " + absent);
+    EXPECT_NE(r.code, 0) << command << "\n" << r.out;
+    EXPECT_NE(r.out.find("error: --prompt-file " + absent + ": cannot be opened: No such file or directory"),
+              std::string::npos) << command << "\n" << r.out;
+  }
+  r = tlens_cli("run" + model + " --tokens 1 --out " + (dir / "x.safetensors").string() + " --prompt-file " +
+                (dir / "short.txt").string());
+  EXPECT_NE(r.out.find("got both --tokens and a prompt"), std::string::npos) << r.out;
+  r = tlens_cli("tokenize" + model + " --prompt-file " + (dir / "short.txt").string() + " more words");
+  EXPECT_NE(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("was given with a prompt on the command line too"), std::string::npos) << r.out;
+}
+
 // The views' commands on the model tlens ships (it has a tokenizer).
 TEST(Cli, ViewCommandsWriteHtmlAndRejectBadInput) {
   auto r = tlens_cli("models --json");
