@@ -12,6 +12,7 @@
 #include <torch/torch.h>
 
 #include "tlens/hooked_transformer.h"
+#include "tlens/loading/output_file.h"
 #include "tlens/tokenizer/bpe.h"
 #include "tlens/vis/tensor.h"
 #include "town_hall.h"
@@ -58,7 +59,8 @@ int town_hall(const std::string& model_name, const std::string& out_dir, std::os
   namespace vis = tlens::vis;
   using tlens::CacheOptions;
   torch::NoGradGuard no_grad;  // t.set_grad_enabled(False)
-  std::filesystem::create_directories(out_dir);
+  // Checked (not a file, a FIFO or an unwritable place) before the model loads.
+  std::filesystem::create_directories(tlens::loading::checked_output_dir(out_dir));
 
   out << "# Let's look at the model\n\n";
   // In [45]; prints "Loaded pretrained model ... into HookedTransformer" (to stderr)

@@ -1,6 +1,5 @@
 #include "tlens/hooked_transformer.h"
 
-#include <filesystem>
 #include <iostream>
 #include <sstream>
 
@@ -13,8 +12,6 @@
 #include "tlens/runtime.h"
 #include "tlens/tokenizer/bpe.h"
 #include "tlens/utils.h"
-
-namespace fs = std::filesystem;
 
 namespace tlens {
 
@@ -505,16 +502,7 @@ HookedTransformer HookedTransformer::from_pretrained(const std::string& name_or_
                             options.center_unembed(), options.fold_value_biases()});
   cfg.finalize();
 
-  std::shared_ptr<const Tokenizer> tokenizer;
-  auto has = [&](const char* f) { return fs::exists(fs::path(dir) / f); };
-  if ((has("vocab.json") && has("merges.txt")) || (has("encoder.json") && has("vocab.bpe")) ||
-      has("tokenizer.json")) {
-    tokenizer = std::make_shared<Tokenizer>(Tokenizer::from_directory(dir));
-  } else if (cfg.d_vocab == 50257) {
-    // A GPT-2 vocabulary size: GPT-2's tokenizer, shipped by scripts/setup.sh.
-    if (auto vocab_dir = find_gpt2_vocab_dir())
-      tokenizer = std::make_shared<Tokenizer>(Tokenizer::from_directory(*vocab_dir));
-  }
+  auto tokenizer = loading::read_hf_tokenizer(dir, cfg.d_vocab);
   if (tokenizer) cfg.tokenizer_prepends_bos = false;
 
   HookedTransformer model(cfg, tokenizer);

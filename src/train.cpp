@@ -20,6 +20,7 @@
 
 #include "tlens/error.h"
 #include "tlens/loading/hf_gpt2_writer.h"
+#include "tlens/loading/output_file.h"
 #include "tlens/tokenizer/bpe.h"
 #include "tlens/utils.h"
 
@@ -308,7 +309,8 @@ HookedTransformer& Trainer::model() {
 void Trainer::save(const std::string& dir, const std::map<std::string, std::string>& extra_files,
                    const nlohmann::json& extra_state) const {
   sync_unembed();
-  const fs::path target = fs::absolute(fs::path(dir).lexically_normal());
+  // Through a symlink to the folder it leads to: the swap below must not replace the link.
+  const fs::path target = fs::absolute(fs::path(loading::checked_output_dir(dir)).lexically_normal());
   const fs::path staging = target.string() + ".tmp-" + std::to_string(::getpid());
   fs::remove_all(staging);
   fs::create_directories(target.parent_path());
@@ -494,7 +496,8 @@ void print_progress(const Trainer& trainer, double eval_loss, double tokens_per_
 TrainSummary train_model(const TrainRun& run_in) {
   TrainRun run = run_in;
   if (run.out_dir.empty()) throw Error("--out", "no output folder given", "pass --out DIR");
-  const fs::path out = fs::path(run.out_dir).lexically_normal();
+  // Checked before the corpus is read and the first step runs, not when the first checkpoint is due.
+  const fs::path out = fs::path(loading::checked_output_dir(run.out_dir)).lexically_normal();
   if (run.resume) {
     if (!fs::exists(out / "trainer_state.json"))
       throw Error(run.out_dir, "holds no run to resume (no trainer_state.json)",

@@ -1,5 +1,9 @@
 #include "tlens/cli/args.h"
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
 #include "tlens/error.h"
 
 namespace tlens::cli {
@@ -72,7 +76,39 @@ std::optional<int64_t> Args::integer(const std::string& flag) const {
   throw Error(command_ + " " + flag, "expected an integer, got '" + it->second + "'", "");
 }
 
-std::string Args::text() const {
+namespace {
+// All of `file`'s bytes; `name` and `hint` for the error when a read fails.
+std::string read_all(std::FILE* file, const std::string& name, const std::string& hint) {
+  std::string content;
+  char buffer[1 << 16];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0) content.append(buffer, n);
+  if (std::ferror(file)) throw Error(name, std::string("cannot be read: ") + std::strerror(errno), hint);
+  return content;
+}
+}  // namespace
+
+std::string Args::prompt() const {
+  if (has("--prompt-file")) {
+    const std::string path = value("--prompt-file", "");
+    if (!positional_.empty())
+      throw Error(command_ + " --prompt-file " + path, "was given with a prompt on the command line too",
+                  "give one of them");
+    std::FILE* file = std::fopen(path.c_str(), "rb");
+    if (!file)
+      throw Error("--prompt-file " + path, std::string("cannot be opened: ") + std::strerror(errno),
+                  "check the path; `-` instead of a prompt reads standard input");
+    try {
+      std::string content = read_all(file, "--prompt-file " + path, "check the path");
+      std::fclose(file);
+      return content;
+    } catch (...) {
+      std::fclose(file);
+      throw;
+    }
+  }
+  if (positional_.size() == 1 && positional_[0] == "-")
+    return read_all(stdin, "standard input (the prompt `-`)", "");
   std::string out;
   for (size_t i = 0; i < positional_.size(); ++i) out += (i ? " " : "") + positional_[i];
   return out;

@@ -13,6 +13,7 @@
 #include <torch/torch.h>
 
 #include "tlens/cli/args.h"
+#include "tlens/cli/options.h"
 #include "tlens/error.h"
 #include "tlens/hooked_transformer.h"
 #include "tlens/runtime.h"
@@ -76,8 +77,7 @@ int cmd_bench(int argc, char** argv) {
                  "  tokens (batch 1): the first 8 values, the top-5 ids and the sum of their log-probs\n";
     return 0;
   }
-  const int threads = static_cast<int>(args.integer("--threads").value_or(hardware_threads()));
-  configure_runtime(threads);
+  const int threads = configure_threads(args);
   auto options = args.flag("--no-processing") ? no_processing() : FromPretrainedOptions();
   auto model = HookedTransformer::from_pretrained(args.value("--model", "gpt2"), options.verbose(false));
   const int64_t batch = args.integer("--batch").value_or(1);
@@ -105,6 +105,7 @@ int cmd_bench(int argc, char** argv) {
   std::optional<NamesFilter> filter;
   if (cache == "all") filter = NamesFilter();
   else if (cache != "none") filter = NamesFilter::regex(cache);
+  if (cache != "all" && cache != "none") check_selects_hooks(*model, *filter, "--cache", cache);
 
   int64_t n_cached = 0;
   auto run_once = [&]() {

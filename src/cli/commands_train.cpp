@@ -12,6 +12,7 @@
 
 #include "tlens/cli/args.h"
 #include "tlens/cli/commands.h"
+#include "tlens/cli/options.h"
 #include "tlens/error.h"
 #include "tlens/evals.h"
 #include "tlens/head_detector.h"
@@ -75,13 +76,6 @@ std::vector<std::string> split_commas(const std::string& text) {
   return items;
 }
 
-int threads_of(const Args& args) {
-  int64_t threads = args.integer("--threads").value_or(hardware_threads());
-  if (threads < 1) throw Error("--threads", "must be >= 1", "");
-  configure_runtime(static_cast<int>(threads));
-  return static_cast<int>(threads);
-}
-
 std::string fixed(double value, int digits = 3) {
   std::ostringstream out;
   out << std::fixed << std::setprecision(digits) << value;
@@ -101,7 +95,7 @@ int cmd_train(int argc, char** argv) {
     std::cout << kTrainUsage;
     return 0;
   }
-  const int threads = threads_of(args);
+  const int threads = configure_threads(args);
   const std::string out = args.required("--out");
   TrainRun run;
   if (args.flag("--resume")) {
@@ -151,7 +145,7 @@ int cmd_eval(int argc, char** argv) {
     std::cout << kEvalUsage;
     return 0;
   }
-  threads_of(args);
+  configure_threads(args);
   const std::string name = args.required("--model");
   const std::string dir = loading::resolve_model(name);
   auto model = HookedTransformer::from_pretrained(name, FromPretrainedOptions().verbose(false));

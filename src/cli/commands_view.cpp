@@ -7,9 +7,11 @@
 
 #include "tlens/cli/args.h"
 #include "tlens/cli/commands.h"
+#include "tlens/cli/options.h"
 #include "tlens/error.h"
 #include "tlens/hooked_transformer.h"
 #include "tlens/loading/model_resolver.h"
+#include "tlens/loading/output_file.h"
 #include "tlens/runtime.h"
 #include "tlens/vis/tensor.h"
 #include "town_hall.h"
@@ -17,10 +19,16 @@
 namespace tlens::cli {
 
 namespace {
-// The model the demo uses without --model: gpt2 when its weights are in the Hugging Face cache,
-// else the small model tlens ships (no download).
-std::string default_demo_model() {
-  if (loading::find_in_hf_cache("gpt2", loading::required_checkpoint_files())) return "gpt2-small";
+// The model the demo uses without --model, and the words that say why: gpt2 when its weights are
+// in the Hugging Face cache, else the small model tlens ships (no download).
+struct DemoModel {
+  std::string name;
+  std::string reason;
+};
+
+DemoModel default_demo_model() {
+  if (auto snapshot = loading::find_in_hf_cache("gpt2", loading::required_checkpoint_files()))
+    return {"gpt2-small", "gpt2's weights from the Hugging Face cache, " + *snapshot};
   std::vector<std::string> shipped;
   std::error_code error;
   for (const auto& entry : std::filesystem::directory_iterator(loading::shipped_models_dir(), error))
@@ -30,7 +38,8 @@ std::string default_demo_model() {
                                   loading::shipped_models_dir(),
                 "pass --model DIR, or put gpt2 in the Hugging Face cache");
   std::sort(shipped.begin(), shipped.end());
-  return shipped.front();
+  return {shipped.front(), "gpt2's weights are not in the Hugging Face cache " +
+                               loading::hf_hub_cache_dir() + ": the model tlens ships"};
 }
 
 void check_prompt(const HookedTransformer& model, const torch::Tensor& tokens,
@@ -41,34 +50,31 @@ void check_prompt(const HookedTransformer& model, const torch::Tensor& tokens,
                                   std::to_string(model->cfg.n_ctx),
                 "shorten it");
 }
-
-void configure(const Args& args) {
-  configure_runtime(static_cast<int>(args.integer("--threads").value_or(0)));
-}
 }  // namespace
 
 int cmd_demo(int argc, char** argv) {
   Args args(argc, argv, 2, {"--model", "--out", "--threads"}, {});
-  configure(args);
-  const std::string model = args.has("--model") ? args.value("--model", "") : default_demo_model();
+  configure_threads(args);
+  const DemoModel model = args.has("--model") ? DemoModel{args.value("--model", ""), "given by --model"}
+                                               : default_demo_model();
   const std::string out_dir = args.value("--out", "tlens_demo");
-  std::cout << "tlens demo: the seed notebook with model '" << model << "'"
-            << (args.has("--model") ? "" : " (gpt2's weights absent: the model tlens ships)")
-            << ", pictures in " << out_dir << "/\n\n";
-  return town_hall(model, out_dir, std::cout);
+  std::cout << "tlens demo: the seed notebook with model '" << model.name << "' (" << model.reason
+            << "), pictures in " << out_dir << "/\n\n";
+  return town_hall(model.name, out_dir, std::cout);
 }
 
 int cmd_attention(int argc, char** argv) {
-  Args args(argc, argv, 2, {"--model", "--out", "--threads", "--layer", "--head"}, {});
-  configure(args);
+  Args args(argc, argv, 2, {"--model", "--out", "--threads", "--layer", "--head", "--prompt-file"}, {});
+  configure_threads(args);
   const std::string out = args.required("--out");
+  loading::checked_output_file(out);  // before the model loads
+  const std::string prompt = args.prompt();
   auto model = HookedTransformer::from_pretrained(args.value("--model", "gpt2"));
   torch::NoGradGuard no_grad;
   const int64_t layer = args.integer("--layer").value_or(0);
   if (layer < 0 || layer >= model->cfg.n_layers)
     throw Error("--layer " + std::to_string(layer),
                 "is out of range: the model has layers 0.." + std::to_string(model->cfg.n_layers - 1), "");
-  const std::string prompt = args.text();
   auto tokens = model->to_tokens(prompt, std::nullopt, std::nullopt, /*truncate=*/false);
   check_prompt(model, tokens, prompt);
   const std::string hook = "blocks." + std::to_string(layer) + ".attn.hook_pattern";
@@ -94,12 +100,13 @@ int cmd_attention(int argc, char** argv) {
 }
 
 int cmd_probs(int argc, char** argv) {
-  Args args(argc, argv, 2, {"--model", "--out", "--threads"}, {});
-  configure(args);
+  Args args(argc, argv, 2, {"--model", "--out", "--threads", "--prompt-file"}, {});
+  configure_threads(args);
   const std::string out = args.required("--out");
+  loading::checked_output_file(out);  // before the model loads
+  const std::string prompt = args.prompt();
   auto model = HookedTransformer::from_pretrained(args.value("--model", "gpt2"));
   torch::NoGradGuard no_grad;
-  const std::string prompt = args.text();
   auto tokens = model->to_tokens(prompt, std::nullopt, std::nullopt, /*truncate=*/false);
   check_prompt(model, tokens, prompt);
   if (tokens.size(1) < 2) throw Error("the prompt", "is a single token", "pass at least one word");

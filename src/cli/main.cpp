@@ -14,8 +14,12 @@
 
 #include "tlens/cli/args.h"
 #include "tlens/cli/commands.h"
+#include "tlens/cli/options.h"
 #include "tlens/error.h"
 #include "tlens/hooked_transformer.h"
+#include "tlens/loading/hf_gpt2.h"
+#include "tlens/loading/model_resolver.h"
+#include "tlens/loading/output_file.h"
 #include "tlens/loading/torch_io.h"
 #include "tlens/runtime.h"
 #include "tlens/tokenizer/bpe.h"
@@ -36,7 +40,7 @@ commands:
             [--names REGEX] [--no-processing] [--no-bos]
                                                  logits and cached activations, by hook name
   tokenize  --model M [--no-bos] [--json] [--explain] TEXT
-                                                 token ids and strings
+                                                 token ids and strings (loads no weights)
   predict   --model M [--top-k K] [--json] PROMPT the most likely next tokens
   demo      [--model M] [--out DIR]               the seed notebook, cell by cell, with its views
   attention --model M --layer L [--head H] --out FILE.html PROMPT
@@ -50,7 +54,12 @@ commands:
 
 --model takes a checkpoint folder (config.json + model.safetensors) or a name: gpt2, gpt2-small,
 gpt2-medium, gpt2-large, gpt2-xl (Hugging Face cache, else downloaded unless HF_HUB_OFFLINE=1).
-Every command takes --threads N (default: all cores).
+PROMPT / TEXT: the words given, `-` to read standard input, or --prompt-file FILE (its bytes as
+they are, a final newline included): a command line holds about 128 KiB per word.
+--names / --cache REGEX must match whole hook names (`tlens info --model M --hooks` lists them).
+--out FILE replaces a regular file (through a symlink, the file it leads to); a directory, device,
+FIFO or socket is refused, and so is a missing folder, before any model loads.
+Every command takes --threads N (default: all hardware threads; at most 4 per hardware thread).
 )";
 
 HookedTransformer load_model(const Args& args) {
@@ -81,24 +90,29 @@ int cmd_info(const Args& args) {
 // The ids of --tokens, or nothing for a prompt; checked before any weights are loaded.
 std::optional<std::vector<int64_t>> token_ids_argument(const Args& args) {
   if (args.has("--tokens")) {
-    if (!args.positional().empty())
+    if (args.has_prompt())
       throw Error("tlens run", "got both --tokens and a prompt", "give one of them");
     return tlens::cli::parse_id_list(args.value("--tokens", ""), "--tokens");
   }
-  if (args.positional().empty())
-    throw Error("tlens run", "needs a prompt or --tokens", "e.g. tlens run --model gpt2 --out c.safetensors \"Hello\"");
+  if (!args.has_prompt())
+    throw Error("tlens run", "needs a prompt or --tokens",
+                "e.g. tlens run --model gpt2 --out c.safetensors \"Hello\"; a long prompt: --prompt-file FILE, or `-` for standard input");
   return std::nullopt;
 }
 
 int cmd_run(const Args& args) {
   const std::string out_path = args.required("--out");
+  tlens::loading::checked_output_file(out_path);  // a FIFO or a missing folder fails now, not after the forward
   const auto ids = token_ids_argument(args);
-  auto filter = args.has("--names") ? tlens::NamesFilter::regex(args.value("--names", ""))
-                                    : tlens::NamesFilter();
+  const std::string prompt = ids ? "" : args.prompt();
+  const std::string names = args.value("--names", "");
+  // An invalid regex fails here, before loading; one that names no hook, before the forward.
+  auto filter = args.has("--names") ? tlens::NamesFilter::regex(names) : tlens::NamesFilter();
   auto model = load_model(args);
+  if (args.has("--names")) tlens::cli::check_selects_hooks(*model, filter, "--names", names);
   torch::NoGradGuard no_grad;
-  auto tokens = ids ? torch::tensor(*ids, torch::kLong).unsqueeze(0)             // [1, pos]
-                    : model->to_tokens(args.text(), !args.flag("--no-bos"));  // [1, pos]
+  auto tokens = ids ? torch::tensor(*ids, torch::kLong).unsqueeze(0)        // [1, pos]
+                    : model->to_tokens(prompt, !args.flag("--no-bos"));  // [1, pos]
   auto [logits, cache] = model->run_with_cache(tokens, tlens::CacheOptions().names_filter(filter));
   std::vector<std::pair<std::string, torch::Tensor>> tensors = {{"logits", logits},
                                                                  {"tokens", tokens}};
@@ -112,21 +126,22 @@ int cmd_run(const Args& args) {
 }
 
 int cmd_tokenize(const Args& args) {
-  const tlens::Tokenizer* tokenizer;
-  HookedTransformer model{nullptr};
-  std::optional<tlens::Tokenizer> standalone;
-  // A tokenizer folder or gpt2's vocabulary works without weights.
+  const std::string text = args.prompt();
+  // Only the tokenizer files load, never the weights: GPT-2's vocabulary for a GPT-2 name (every
+  // size shares it; nothing is downloaded), else the checkpoint folder's own.
   const std::string name = args.value("--model", "gpt2");
+  std::shared_ptr<const tlens::Tokenizer> tokenizer;
   std::optional<std::string> vocab_dir;
-  if (name == "gpt2" || name == "gpt2-small") vocab_dir = tlens::find_gpt2_vocab_dir();
+  if (!tlens::loading::official_model_name(name).empty()) vocab_dir = tlens::find_gpt2_vocab_dir();
   if (vocab_dir) {
-    standalone = tlens::Tokenizer::from_directory(*vocab_dir);
-    tokenizer = &*standalone;
+    tokenizer = std::make_shared<tlens::Tokenizer>(tlens::Tokenizer::from_directory(*vocab_dir));
   } else {
-    model = load_model(args);
-    tokenizer = &model->tokenizer();
+    const std::string dir = tlens::loading::resolve_model(name);
+    tokenizer = tlens::loading::read_hf_tokenizer(dir);
+    if (!tokenizer)
+      throw Error(dir, "has no tokenizer: no tokenizer.json, vocab.json + merges.txt or encoder.json + vocab.bpe, and its vocab_size is not GPT-2's 50257",
+                  "put the tokenizer files next to its config.json, or run the model on ids (tlens run --tokens)");
   }
-  const std::string text = args.text();
   if (args.flag("--explain")) {
     for (const auto& line : tokenizer->explain(text)) std::cout << line << "\n";
     return 0;
@@ -150,9 +165,9 @@ int cmd_tokenize(const Args& args) {
 }
 
 int cmd_predict(const Args& args) {
+  const std::string prompt = args.prompt();
   auto model = load_model(args);
   torch::NoGradGuard no_grad;
-  const std::string prompt = args.text();
   if (prompt.empty()) throw Error("tlens predict", "the prompt is empty", "pass the text to continue");
   const int64_t k = args.integer("--top-k").value_or(5);
   if (k < 1 || k > model->cfg.d_vocab)
@@ -201,13 +216,13 @@ int run_command(int argc, char** argv) {
   if (command == "info") {
     args = std::make_unique<Args>(argc, argv, 2, with({}), std::set<std::string>{"--hooks", "--json", "--no-processing", "--help"});
   } else if (command == "run") {
-    args = std::make_unique<Args>(argc, argv, 2, with({"--out", "--tokens", "--names"}),
+    args = std::make_unique<Args>(argc, argv, 2, with({"--out", "--tokens", "--names", "--prompt-file"}),
                                   std::set<std::string>{"--no-processing", "--no-bos", "--help"});
   } else if (command == "tokenize") {
-    args = std::make_unique<Args>(argc, argv, 2, with({}),
+    args = std::make_unique<Args>(argc, argv, 2, with({"--prompt-file"}),
                                   std::set<std::string>{"--no-bos", "--json", "--explain", "--help"});
   } else if (command == "predict") {
-    args = std::make_unique<Args>(argc, argv, 2, with({"--top-k"}),
+    args = std::make_unique<Args>(argc, argv, 2, with({"--top-k", "--prompt-file"}),
                                   std::set<std::string>{"--json", "--no-processing", "--help"});
   } else {
     std::string nearest = tlens::nearest_name(command, {"info", "run", "tokenize", "predict", "bench", "demo", "attention", "probs", "train", "eval", "models"});
@@ -218,9 +233,7 @@ int run_command(int argc, char** argv) {
     std::cout << kUsage;
     return 0;
   }
-  int64_t threads = args->integer("--threads").value_or(tlens::hardware_threads());
-  if (threads < 1) throw Error("--threads", "must be >= 1", "");
-  tlens::configure_runtime(static_cast<int>(threads));
+  tlens::cli::configure_threads(*args);
   if (command == "info") return cmd_info(*args);
   if (command == "run") return cmd_run(*args);
   if (command == "predict") return cmd_predict(*args);

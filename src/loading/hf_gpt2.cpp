@@ -13,6 +13,7 @@
 #include "tlens/loading/hf_gpt2_config.h"
 #include "tlens/loading/safetensors.h"
 #include "tlens/loading/torch_io.h"
+#include "tlens/tokenizer/bpe.h"
 
 namespace fs = std::filesystem;
 
@@ -173,6 +174,19 @@ std::map<std::string, torch::Tensor> load_hf_gpt2_weights(const std::string& dir
   sd["unembed.W_U"] = tied ? sd["embed.W_E"].clone().t() : load_weight(file, lm_head, &std::cerr).t();
   sd["unembed.b_U"] = torch::zeros({cfg.d_vocab});
   return sd;
+}
+
+std::shared_ptr<const Tokenizer> read_hf_tokenizer(const std::string& dir,
+                                                   std::optional<int64_t> d_vocab) {
+  auto has = [&](const char* file) { return fs::exists(fs::path(dir) / file); };
+  if ((has("vocab.json") && has("merges.txt")) || (has("encoder.json") && has("vocab.bpe")) ||
+      has("tokenizer.json"))
+    return std::make_shared<Tokenizer>(Tokenizer::from_directory(dir));
+  if (!d_vocab) d_vocab = read_hf_gpt2_config(dir).d_vocab;
+  if (*d_vocab != 50257) return nullptr;
+  // A GPT-2 vocabulary size: GPT-2's tokenizer, shipped by scripts/setup.sh.
+  auto vocab_dir = find_gpt2_vocab_dir();
+  return vocab_dir ? std::make_shared<Tokenizer>(Tokenizer::from_directory(*vocab_dir)) : nullptr;
 }
 
 }  // namespace tlens::loading

@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "tlens/error.h"
+#include "tlens/loading/output_file.h"
 
 namespace tlens::loading {
 
@@ -116,16 +117,10 @@ std::string read_text_file(const fs::path& path) {
   return content.str();
 }
 
-// Writes via a temporary and a rename so a reader never sees half a ref.
-void write_text_file_atomically(const fs::path& path, const std::string& text) {
+// Via a temporary and a rename, so a reader never sees half a ref.
+void write_ref(const fs::path& path, const std::string& commit) {
   fs::create_directories(path.parent_path());
-  fs::path temporary = path.string() + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out) throw Error(temporary.string(), "cannot write", "check that the cache is writable");
-  }
-  fs::rename(temporary, path);
+  write_file_atomically(path.string(), commit);
 }
 
 void ensure_curl_initialized() {
@@ -491,7 +486,7 @@ std::string download_into_cache(const std::string& repo_id, const std::vector<st
 
   fs::path snapshot = repo / "snapshots" / commit;
   for (const auto& [file, blob] : fetched) link_into_snapshot(snapshot, file, blob);
-  if (revision != commit) write_text_file_atomically(repo / "refs" / revision, commit);
+  if (revision != commit) write_ref(repo / "refs" / revision, commit);
   return snapshot.string();
 }
 

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "tlens/error.h"
+#include "tlens/loading/output_file.h"
 
 namespace tlens::safetensors {
 
@@ -358,53 +359,17 @@ void write(const std::string& path, const std::vector<TensorToWrite>& tensors,
   // Pad with spaces so the data buffer starts 8-byte aligned, exactly as the HF writer does.
   header_text.append((8 - header_text.size() % 8) % 8, ' ');
 
-  const std::string temporary = path + ".tmp";
-  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    throw Error(temporary, "cannot create: " + system_error(),
-                "check that the folder exists and is writable");
-  }
-  auto write_all = [&](const void* data, size_t size) {
-    const char* cursor = static_cast<const char*>(data);
-    while (size > 0) {
-      ssize_t written = ::write(fd, cursor, size);
-      if (written < 0 && errno == EINTR) continue;
-      if (written <= 0) {
-        std::string reason = system_error();
-        ::close(fd);
-        ::unlink(temporary.c_str());
-        throw Error(temporary, "write failed: " + reason, "check free disk space");
-      }
-      cursor += written;
-      size -= static_cast<size_t>(written);
-    }
-  };
+  loading::AtomicFile file(path);
   uint8_t length[8];
   for (int i = 0; i < 8; ++i) length[i] = static_cast<uint8_t>(header_text.size() >> (8 * i));
-  write_all(length, sizeof(length));
-  write_all(header_text.data(), header_text.size());
+  file.write(length, sizeof(length));
+  file.write(header_text);
   for (const auto& tensor : tensors) {
     size_t nbytes = dtype_size(tensor.dtype);
     for (int64_t dim : tensor.shape) nbytes *= static_cast<size_t>(dim);
-    if (nbytes > 0) write_all(tensor.data, nbytes);
+    if (nbytes > 0) file.write(tensor.data, nbytes);
   }
-  // fsync before rename: otherwise a crash can leave the new name pointing at empty blocks.
-  bool flushed = ::fsync(fd) == 0;
-  std::string reason = flushed ? "" : system_error();
-  if (::close(fd) != 0 && flushed) {
-    flushed = false;
-    reason = system_error();
-  }
-  if (!flushed) {
-    ::unlink(temporary.c_str());
-    throw Error(temporary, "cannot flush to disk: " + reason, "check free disk space");
-  }
-  if (::rename(temporary.c_str(), path.c_str()) != 0) {
-    reason = system_error();
-    ::unlink(temporary.c_str());
-    throw Error(path, "cannot move " + temporary + " into place: " + reason,
-                "check that the folder is writable");
-  }
+  file.commit();
 }
 
 }  // namespace tlens::safetensors

@@ -1,4 +1,5 @@
 // The `tlens` command as a user runs it: the real binary, its files and its errors.
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -14,6 +15,8 @@
 #include "tlens/hooked_transformer.h"
 #include "tlens/loading/safetensors.h"
 #include "tlens/loading/torch_io.h"
+#include "tlens/runtime.h"
+#include "tlens/tokenizer/bpe.h"
 
 namespace fs = std::filesystem;
 
@@ -126,6 +129,64 @@ TEST(Cli, BadInputIsAClearErrorNeverACrash) {
   }
 }
 
+// --out through a symlink writes the file the link leads to; the link stays a link.
+TEST(Cli, OutThroughASymlinkWritesItsTarget) {
+  auto dir = temp_dir() / "symlink";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::ofstream(dir / "target.safetensors") << "old content";
+  fs::create_symlink("target.safetensors", dir / "link.safetensors");
+  auto r = tlens_cli("run --model " + kModel + " --tokens 1,2,3 --out " + (dir / "link.safetensors").string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(fs::is_symlink(dir / "link.safetensors"));
+  EXPECT_EQ(fs::read_symlink(dir / "link.safetensors"), fs::path("target.safetensors"));
+  auto file = tlens::safetensors::File::open((dir / "target.safetensors").string());
+  EXPECT_EQ(tlens::loading::load_tensor(file, "tokens").sizes(), (std::vector<int64_t>{1, 3}));
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 2);
+}
+
+// A target that is not a regular file is refused before the model loads: with a model that
+// cannot load, the error is about --out. The node is left as it was.
+TEST(Cli, OutThatIsNotARegularFileIsRefusedBeforeLoading) {
+  auto dir = temp_dir() / "special";
+  fs::remove_all(dir);
+  fs::create_directories(dir / "folder");
+  const std::string fifo = (dir / "pipe").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0644), 0);
+  const std::string missing_model = "--model /nonexistent/dir";
+  const std::string prompt = " \"Hello there\"";
+  struct Case {
+    std::string arguments, expected;
+  };
+  std::vector<Case> cases = {
+      {"run " + missing_model + " --tokens 1 --out " + fifo, "is a FIFO (named pipe), not a regular file"},
+      {"attention " + missing_model + " --layer 0 --out " + fifo + prompt, "is a FIFO"},
+      {"probs " + missing_model + " --out " + fifo + prompt, "is a FIFO"},
+      {"demo " + missing_model + " --out " + fifo, "is a FIFO (named pipe), not a folder"},
+      {"run " + missing_model + " --tokens 1 --out " + (dir / "folder").string(), "is a directory, not a regular file"},
+      {"probs " + missing_model + " --out " + (dir / "folder").string() + prompt, "is a directory"},
+      {"run " + missing_model + " --tokens 1 --out /dev/null", "/dev/null: is a character device"},
+      {"attention " + missing_model + " --layer 0 --out /dev/null" + prompt, "character device"},
+      {"run " + missing_model + " --tokens 1 --out " + (dir / "no/such/c.safetensors").string(),
+       "its folder " + (dir / "no/such").string() + " does not exist"},
+      {"demo " + missing_model + " --out " + fifo + "/sub", "is a FIFO (named pipe), not a folder"},
+      // With a model that loads, a FIFO is still refused (not replaced by a file, as it was).
+      {"run --model " + kModel + " --tokens 1 --out " + fifo, "is a FIFO"},
+  };
+  for (const auto& c : cases) {
+    auto r = tlens_cli(c.arguments);
+    EXPECT_NE(r.code, 0) << c.arguments << "\n" << r.out;
+    EXPECT_NE(r.out.find("error: "), std::string::npos) << c.arguments << "\n" << r.out;
+    EXPECT_NE(r.out.find(c.expected), std::string::npos) << c.arguments << "\n" << r.out;
+  }
+  struct stat status {};
+  ASSERT_EQ(::stat("/dev/null", &status), 0);
+  EXPECT_TRUE(S_ISCHR(status.st_mode));
+  EXPECT_TRUE(fs::is_fifo(fs::symlink_status(fifo)));
+  EXPECT_TRUE(fs::is_empty(dir / "folder"));
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 2);  // folder, pipe
+}
+
 TEST(Cli, SequenceLongerThanNCtxIsRejected) {
   std::string ids;
   for (int i = 0; i < 25; ++i) ids += (i ? "," : "") + std::to_string(i);  // n_ctx is 24
@@ -133,6 +194,201 @@ TEST(Cli, SequenceLongerThanNCtxIsRejected) {
                      (temp_dir() / "long.safetensors").string());
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.out.find("n_ctx is 24"), std::string::npos) << r.out;
+}
+
+// Without --model, the demo says which model it took and why. With gpt2 in the Hugging Face
+// cache it used gpt2 and yet printed "(gpt2's weights absent: the model tlens ships)". The
+// fake gpt2 here is the shipped model's checkpoint, laid out as huggingface_hub caches a repo.
+TEST(Cli, DemoNamesTheModelItUses) {
+  const fs::path shipped = fs::path(TLENS_SOURCE_DIR) / "models" / "tlens-induction-2l";
+  if (!fs::exists(shipped / "config.json")) GTEST_SKIP() << shipped << " is absent";
+  const fs::path cache = temp_dir() / "hf_cache", empty_cache = temp_dir() / "empty_hf_cache";
+  const std::string commit = "0123456789abcdef0123456789abcdef01234567";
+  const fs::path snapshot = cache / "models--gpt2" / "snapshots" / commit;
+  fs::create_directories(snapshot);
+  fs::create_directories(cache / "models--gpt2" / "refs");
+  fs::create_directories(empty_cache);
+  std::ofstream(cache / "models--gpt2" / "refs" / "main") << commit;
+  for (const char* file : {"config.json", "model.safetensors", "vocab.json", "merges.txt"})
+    fs::copy_file(shipped / file, snapshot / file, fs::copy_options::overwrite_existing);
+
+  auto r = tlens_cli("demo --out " + (temp_dir() / "demo_cached").string(),
+                     "HF_HUB_OFFLINE=1 HF_HUB_CACHE=" + cache.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("with model 'gpt2-small' (gpt2's weights from the Hugging Face cache, " +
+                       snapshot.string() + "), pictures in"),
+            std::string::npos) << r.out.substr(0, 400);
+  EXPECT_EQ(r.out.find("absent"), std::string::npos) << r.out.substr(0, 400);
+  EXPECT_EQ(r.out.find("the model tlens ships"), std::string::npos) << r.out.substr(0, 400);
+  EXPECT_NE(r.out.find("Loaded pretrained model gpt2 into HookedTransformer"), std::string::npos);
+
+  r = tlens_cli("demo --out " + (temp_dir() / "demo_shipped").string(),
+                "HF_HUB_OFFLINE=1 HF_HUB_CACHE=" + empty_cache.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("with model '" + shipped.string() +
+                       "' (gpt2's weights are not in the Hugging Face cache " + empty_cache.string() +
+                       ": the model tlens ships), pictures in"),
+            std::string::npos) << r.out.substr(0, 400);
+}
+
+// --threads outside [1, 4 per hardware thread] is an error in every command, before any model
+// loads (--threads 100000 was accepted and spent minutes creating threads).
+TEST(Cli, ThreadsOutOfRangeIsRefusedByEveryCommand) {
+  const int most = 4 * tlens::hardware_threads();
+  const auto dir = temp_dir();
+  const std::string missing = " --model /nonexistent/dir";
+  const std::vector<std::string> commands = {
+      "info" + missing,
+      "run" + missing + " --tokens 1 --out " + (dir / "t.safetensors").string(),
+      "tokenize" + missing + " hi",
+      "predict" + missing + " hi",
+      "attention" + missing + " --layer 0 --out " + (dir / "t.html").string() + " hi",
+      "probs" + missing + " --out " + (dir / "t.html").string() + " hi",
+      "demo" + missing + " --out " + (dir / "t_demo").string(),
+      "bench" + missing,
+      "train --out " + (dir / "t_train").string() + " --corpus /nonexistent/corpus.txt",
+      "eval" + missing};
+  auto expect_refused = [&](const std::string& command, const std::string& threads) {
+    auto r = tlens_cli(command + " --threads " + threads);
+    EXPECT_NE(r.code, 0) << command << "\n" << r.out;
+    EXPECT_NE(r.out.find("error: --threads " + threads + ": must be in [1, " + std::to_string(most) + "]"),
+              std::string::npos) << command << " --threads " << threads << "\n" << r.out;
+  };
+  for (const auto& command : commands) expect_refused(command, "100000");
+  for (const auto& threads : std::vector<std::string>{"0", "-1", std::to_string(most + 1)}) {
+    expect_refused(commands[1], threads);  // run
+    expect_refused(commands[4], threads);  // attention
+  }
+  auto r = tlens_cli("info --model " + kModel + " --threads " + std::to_string(most));
+  EXPECT_EQ(r.code, 0) << r.out;
+}
+
+// --names is a regex over whole hook names: one that matches none is an error that shows some
+// names (it wrote a file with no activations and exited 0); an invalid one fails before loading.
+TEST(Cli, NamesThatMatchNoHookOrAreNoRegexAreErrors) {
+  const auto out = temp_dir() / "names_none.safetensors";
+  fs::remove(out);
+  auto model = tlens::HookedTransformer::from_pretrained(kModel, tlens::FromPretrainedOptions().verbose(false));
+  const auto names = model->hook_names();
+  auto r = tlens_cli("run --model " + kModel + " --tokens 1,2 --names 'hook_pattern' --out " + out.string());
+  EXPECT_NE(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("error: --names 'hook_pattern': matches none of the model's " +
+                       std::to_string(names.size()) + " hook points (" + names[0] + ", " + names[1]),
+            std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("hint: "), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(out));
+  r = tlens_cli("run --model /nonexistent/dir --tokens 1,2 --names 'blocks\\.0\\.(' --out " + out.string());
+  EXPECT_NE(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("error: names filter 'blocks\\.0\\.(': is not a valid regex"), std::string::npos) << r.out;
+  r = tlens_cli("bench --model " + kModel + " --pos 4 --repeat 1 --warmup 0 --cache 'nothing'");
+  EXPECT_NE(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("error: --cache 'nothing': matches none of the model's"), std::string::npos) << r.out;
+  // A pattern that does match still works, and a literal-looking regex over a whole name too.
+  r = tlens_cli("run --model " + kModel + " --tokens 1,2 --names '.*hook_pattern' --out " + out.string());
+  EXPECT_EQ(r.code, 0) << r.out;
+}
+
+// tokenize reads the tokenizer files and nothing else: a folder whose model.safetensors is
+// garbage (or absent) tokenizes as the whole checkpoint does.
+TEST(Cli, TokenizeLoadsNoWeights) {
+  const fs::path shipped = fs::path(TLENS_SOURCE_DIR) / "models" / "tlens-induction-2l";
+  if (!fs::exists(shipped / "config.json")) GTEST_SKIP() << shipped << " is absent";
+  const fs::path garbage = temp_dir() / "garbage_weights", bare = temp_dir() / "tokenizer_only";
+  fs::create_directories(garbage);
+  fs::create_directories(bare);
+  for (const char* file : {"config.json", "vocab.json", "merges.txt"})
+    fs::copy_file(shipped / file, garbage / file, fs::copy_options::overwrite_existing);
+  for (const char* file : {"vocab.json", "merges.txt"})
+    fs::copy_file(shipped / file, bare / file, fs::copy_options::overwrite_existing);
+  std::ofstream(garbage / "model.safetensors") << "not a safetensors file";
+
+  const std::string text = " \"Hullo, my name is\"";
+  auto json_of = [](const Result& r) { return nlohmann::json::parse(r.out.substr(r.out.find('{'))); };
+  auto expected = tlens_cli("tokenize --json --model " + shipped.string() + text);
+  ASSERT_EQ(expected.code, 0) << expected.out;
+  EXPECT_GT(json_of(expected)["tokens"].size(), 3u);
+  for (const auto& dir : {garbage, bare}) {
+    auto r = tlens_cli("tokenize --json --model " + dir.string() + text);
+    ASSERT_EQ(r.code, 0) << dir << "\n" << r.out;
+    EXPECT_EQ(json_of(r), json_of(expected)) << dir;
+    EXPECT_EQ(r.out.find("Loaded pretrained model"), std::string::npos) << r.out;
+  }
+  auto r = tlens_cli("tokenize --model " + kModel + text);  // d_vocab 211, no tokenizer files
+  EXPECT_NE(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("has no tokenizer"), std::string::npos) << r.out;
+  // Any GPT-2 size uses GPT-2's vocabulary: nothing is downloaded, no weights are needed.
+  if (tlens::find_gpt2_vocab_dir()) {
+    r = tlens_cli("tokenize --json --model gpt2-xl" + text,
+                  "HF_HUB_OFFLINE=1 HF_HUB_CACHE=" + (temp_dir() / "empty_cache").string());
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_EQ(json_of(r)["tokens"], nlohmann::json({50256, 39, 724, 78, 11, 616, 1438, 318}));
+  }
+}
+
+// A prompt from --prompt-file or from standard input (`-`): longer than one command-line word
+// may be (128 KiB), read as it is; a missing file is an error before any model loads.
+TEST(Cli, PromptFromAFileOrStandardInput) {
+  const fs::path shipped = fs::path(TLENS_SOURCE_DIR) / "models" / "tlens-induction-2l";
+  if (!fs::exists(shipped / "config.json")) GTEST_SKIP() << shipped << " is absent";
+  const auto dir = temp_dir();
+  std::string long_text;
+  while (long_text.size() < 200000) long_text += "In the beginning God created the heaven and the earth.\n";
+  std::ofstream(dir / "long.txt", std::ios::binary) << long_text;
+  const std::string model = " --model " + shipped.string();
+  auto json_of = [](const Result& r) { return nlohmann::json::parse(r.out.substr(r.out.find_first_of("{["))); };
+
+  auto tokenizer = tlens::Tokenizer::from_directory(shipped.string());
+  std::vector<int64_t> expected = {tokenizer.bos_token_id()};
+  for (int64_t id : tokenizer.encode(long_text)) expected.push_back(id);
+  auto r = tlens_cli("tokenize --json" + model + " --prompt-file " + (dir / "long.txt").string());
+  ASSERT_EQ(r.code, 0) << r.out.substr(0, 400);
+  EXPECT_EQ(json_of(r)["tokens"].get<std::vector<int64_t>>(), expected);
+  r = tlens_cli("tokenize --json" + model + " - < " + (dir / "long.txt").string());
+  ASSERT_EQ(r.code, 0) << r.out.substr(0, 400);
+  EXPECT_EQ(json_of(r)["tokens"].get<std::vector<int64_t>>(), expected);
+
+  // A short prompt gives what the same words on the command line give.
+  const std::string words = "And God said, Let there be light";
+  std::ofstream(dir / "short.txt", std::ios::binary) << words;
+  auto by_words = tlens_cli("predict --json" + model + " \"" + words + "\"");
+  ASSERT_EQ(by_words.code, 0) << by_words.out;
+  r = tlens_cli("predict --json" + model + " --prompt-file " + (dir / "short.txt").string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(json_of(r), json_of(by_words));
+  r = tlens_cli("predict --json" + model + " - < " + (dir / "short.txt").string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(json_of(r), json_of(by_words));
+  r = tlens_cli("run" + model + " --names 'hook_embed' --out " + (dir / "prompt.safetensors").string() +
+                " --prompt-file " + (dir / "short.txt").string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto file = tlens::safetensors::File::open((dir / "prompt.safetensors").string());
+  auto tokens = tlens::loading::load_tensor(file, "tokens");  // [1, pos]
+  std::vector<int64_t> short_ids = {tokenizer.bos_token_id()};
+  for (int64_t id : tokenizer.encode(words)) short_ids.push_back(id);
+  EXPECT_EQ(std::vector<int64_t>(tokens.data_ptr<int64_t>(), tokens.data_ptr<int64_t>() + tokens.numel()), short_ids);
+  for (const std::string command : {"attention --layer 1", "probs"}) {
+    const auto html = dir / "prompt.html";
+    fs::remove(html);
+    r = tlens_cli(command + model + " --out " + html.string() + " - < " + (dir / "short.txt").string());
+    EXPECT_EQ(r.code, 0) << command << "\n" << r.out;
+    EXPECT_TRUE(fs::exists(html)) << command;
+  }
+
+  const std::string absent = (dir / "no-such-prompt.txt").string();
+  for (const auto& command : std::vector<std::string>{
+           "tokenize", "predict", "run --out " + (dir / "x.safetensors").string(),
+           "attention --out " + (dir / "x.html").string(), "probs --out " + (dir / "x.html").string()}) {
+    r = tlens_cli(command + " --model /nonexistent/dir --prompt-file " + absent);
+    EXPECT_NE(r.code, 0) << command << "\n" << r.out;
+    EXPECT_NE(r.out.find("error: --prompt-file " + absent + ": cannot be opened: No such file or directory"),
+              std::string::npos) << command << "\n" << r.out;
+  }
+  r = tlens_cli("run" + model + " --tokens 1 --out " + (dir / "x.safetensors").string() + " --prompt-file " +
+                (dir / "short.txt").string());
+  EXPECT_NE(r.out.find("got both --tokens and a prompt"), std::string::npos) << r.out;
+  r = tlens_cli("tokenize" + model + " --prompt-file " + (dir / "short.txt").string() + " more words");
+  EXPECT_NE(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("was given with a prompt on the command line too"), std::string::npos) << r.out;
 }
 
 // The views' commands on the model tlens ships (it has a tokenizer).

@@ -1,6 +1,7 @@
 // train.h and loading/hf_gpt2_writer.h: a tiny run lowers the loss; a checkpoint reloads to
 // bit-identical logits; an interrupted run keeps its last checkpoint and resumes to exactly the
 // run it would have been; bad input gives clear errors.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -84,6 +85,29 @@ class TrainTest : public ::testing::Test {
     return nlohmann::json::parse(in);
   }
 
+  // A 2-layer model trained for 5 steps on a repeating sequence.
+  static tlens::Trainer five_step_trainer() {
+    tlens::HookedTransformerConfig cfg;
+    cfg.n_layers = 2;
+    cfg.d_model = 32;
+    cfg.n_heads = 4;
+    cfg.d_head = 8;
+    cfg.d_mlp = 48;
+    cfg.n_ctx = 16;
+    cfg.d_vocab = 50;
+    cfg.act_fn = "gelu_new";
+    tlens::TokenCorpus corpus;
+    corpus.bos_token_id = 49;
+    for (int i = 0; i < 500; ++i) corpus.train.push_back((i * 7) % 40);
+    for (int i = 0; i < 40; ++i) corpus.heldout.push_back((i * 7) % 40);
+    tlens::TrainConfig config;
+    config.n_steps = 5;
+    config.batch_size = 4;
+    tlens::Trainer trainer(tlens::HookedTransformer(cfg), config, corpus);
+    for (int i = 0; i < 5; ++i) trainer.train_step();
+    return trainer;
+  }
+
   fs::path dir_;
 };
 
@@ -122,24 +146,7 @@ TEST_F(TrainTest, TinyRunLowersTheLossAndWritesAHuggingFaceFolder) {
 }
 
 TEST_F(TrainTest, CheckpointReloadsToBitIdenticalLogits) {
-  tlens::HookedTransformerConfig cfg;
-  cfg.n_layers = 2;
-  cfg.d_model = 32;
-  cfg.n_heads = 4;
-  cfg.d_head = 8;
-  cfg.d_mlp = 48;
-  cfg.n_ctx = 16;
-  cfg.d_vocab = 50;
-  cfg.act_fn = "gelu_new";
-  tlens::TokenCorpus corpus;
-  corpus.bos_token_id = 49;
-  for (int i = 0; i < 500; ++i) corpus.train.push_back((i * 7) % 40);
-  for (int i = 0; i < 40; ++i) corpus.heldout.push_back((i * 7) % 40);
-  tlens::TrainConfig config;
-  config.n_steps = 5;
-  config.batch_size = 4;
-  tlens::Trainer trainer(tlens::HookedTransformer(cfg), config, corpus);
-  for (int i = 0; i < 5; ++i) trainer.train_step();
+  auto trainer = five_step_trainer();
   trainer.save((dir_ / "ckpt").string(), {}, {});
 
   auto reloaded = tlens::HookedTransformer::from_pretrained_no_processing(
@@ -153,6 +160,35 @@ TEST_F(TrainTest, CheckpointReloadsToBitIdenticalLogits) {
   torch::NoGradGuard no_grad;
   auto a = trained->forward(tokens), b = reloaded->forward(tokens);
   EXPECT_TRUE(torch::equal(a, b)) << "max abs diff " << (a - b).abs().max().item<double>();
+}
+
+// --out DIR through a symlink: the folder it leads to gets the checkpoint, the link stays; a
+// FIFO at --out is refused before any training.
+TEST_F(TrainTest, SaveThroughASymlinkKeepsTheLinkAndAFifoIsRefused) {
+  auto trainer = five_step_trainer();
+  fs::create_directories(dir_ / "real");
+  std::ofstream(dir_ / "real" / "stale.txt") << "from an older checkpoint";
+  fs::create_symlink("real", dir_ / "link");
+  trainer.save((dir_ / "link").string(), {}, {});
+  EXPECT_TRUE(fs::is_symlink(dir_ / "link"));
+  EXPECT_TRUE(fs::exists(dir_ / "real" / "model.safetensors"));
+  EXPECT_FALSE(fs::exists(dir_ / "real" / "stale.txt"));  // the folder is replaced whole
+  fs::create_symlink("later", dir_ / "dangling");
+  trainer.save((dir_ / "dangling").string(), {}, {});
+  EXPECT_TRUE(fs::is_symlink(dir_ / "dangling"));
+  EXPECT_TRUE(fs::exists(dir_ / "later" / "config.json"));
+
+  const std::string fifo = (dir_ / "pipe").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0644), 0);
+  auto run = tiny_run("pipe");
+  run.corpus_files = {(dir_ / "no-such-corpus.txt").string()};  // reached only after the check
+  try {
+    tlens::train_model(run);
+    ADD_FAILURE() << "training into a FIFO did not fail";
+  } catch (const tlens::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("is a FIFO (named pipe), not a folder"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(fs::is_fifo(fs::symlink_status(fifo)));
 }
 
 TEST_F(TrainTest, SameSeedSameRunAndResumeContinuesItExactly) {

@@ -3,7 +3,7 @@
 //   tlens::cli::Args args(argc, argv, /*first=*/2, {"--model", "--out"}, {"--json"});
 //   std::string model = args.value("--model", "gpt2");
 //   bool json = args.flag("--json");
-//   std::string prompt = args.text();   // the positional words joined by spaces
+//   std::string prompt = args.prompt(); // the words, `-` (stdin) or --prompt-file FILE
 #pragma once
 
 #include <map>
@@ -27,7 +27,12 @@ class Args {
   std::string required(const std::string& flag) const;  // tlens::Error when absent
   std::optional<int64_t> integer(const std::string& flag) const;  // tlens::Error when not an int
   const std::vector<std::string>& positional() const { return positional_; }
-  std::string text() const;  // positional words joined by single spaces
+  // The text a command reads: the bytes of --prompt-file FILE as they are (a final newline
+  // included), all of stdin for a lone `-`, else the positional words joined by single spaces.
+  // A file or stdin has no length limit; a command line holds ~128 KiB per word. tlens::Error
+  // for a file that cannot be read, or for a file given with words.
+  std::string prompt() const;
+  bool has_prompt() const { return has("--prompt-file") || !positional_.empty(); }
 
  private:
   std::string command_;

@@ -73,8 +73,9 @@ struct TensorToWrite {
   const void* data;  // numel * dtype_size bytes, contiguous, little-endian
 };
 
-// Writes a safetensors file: to `path + ".tmp"` first, then renamed, so a crash never leaves a
-// half-written file under `path`. Tensors are laid out in the given order.
+// Writes a safetensors file through loading::AtomicFile (output_file.h): a temporary next to the
+// target, renamed over it, so a crash never leaves a half-written file; a symlink is written
+// through, a directory, device, FIFO or socket refused. Tensors are laid out in the given order.
 void write(const std::string& path, const std::vector<TensorToWrite>& tensors,
            const std::map<std::string, std::string>& metadata = {});
 

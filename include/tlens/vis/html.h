@@ -18,7 +18,8 @@ class Html {
 
   const std::string& str() const { return html_; }
 
-  // Writes the page to `path` (overwriting it); throws tlens::Error if the file cannot be written.
+  // Writes the page to `path`, replacing it whole (loading::write_file_atomically: a symlink is
+  // written through; a directory, device, FIFO or socket is refused with a tlens::Error).
   void save(const std::string& path) const;
 
  private:
