@@ -25,7 +25,8 @@ inline void check_tokenizer_on(const Tokenizer& tokenizer, const std::string& te
     TLENS_FUZZ_CHECK(id >= 0 && id < tokenizer.vocab_size(), "id " + std::to_string(id));
   }
   std::vector<std::string> words = tokenizer.pre_tokenize(text);
-  std::string joined = std::accumulate(words.begin(), words.end(), std::string());
+  std::string joined;
+  for (const std::string& word : words) joined += word;
   TLENS_FUZZ_CHECK(joined == sanitized, "pre_tokenize does not cover the text");
 
   std::string decoded;

@@ -31,7 +31,7 @@ cmake --build "$dir" --target fuzzers -j "$(nproc)"
 python3 fuzz/make_seeds.py "$dir/seeds" >/dev/null
 
 # Longest input each target makes: the seeds fit, and bigger inputs would only slow it down.
-declare -A max_len=([safetensors_fuzzer]=8192 [config_fuzzer]=4096 [tokenizer_files_fuzzer]=32768
+declare -A max_len=([safetensors_fuzzer]=8192 [config_fuzzer]=4096 [tokenizer_files_fuzzer]=8192
                     [tokenizer_encode_fuzzer]=4096 [id_list_fuzzer]=256)
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
