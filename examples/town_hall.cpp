@@ -55,7 +55,8 @@ std::string shape(const torch::Tensor& t) { return "torch.Size(" + c10::str(t.si
 
 }  // namespace
 
-int town_hall(const std::string& model_name, const std::string& out_dir, std::ostream& out) {
+int town_hall(const std::string& model_name, const std::string& out_dir, std::ostream& out,
+              const tlens::FromPretrainedOptions& options) {
   namespace vis = tlens::vis;
   using tlens::CacheOptions;
   torch::NoGradGuard no_grad;  // t.set_grad_enabled(False)
@@ -64,7 +65,7 @@ int town_hall(const std::string& model_name, const std::string& out_dir, std::os
 
   out << "# Let's look at the model\n\n";
   // In [45]; prints "Loaded pretrained model ... into HookedTransformer" (to stderr)
-  auto gpt2 = tlens::HookedTransformer::from_pretrained(model_name);
+  auto gpt2 = tlens::HookedTransformer::from_pretrained(model_name, options);
   out << *gpt2 << "\n\n";      // In [46]: gpt2
   out << gpt2->cfg << "\n\n";  // In [47]: gpt2.cfg
 

@@ -4,6 +4,10 @@
 #include <ostream>
 #include <string>
 
+#include <tlens/hooked_transformer.h>
+
 // Runs every cell for `model_name` (a folder or a name), printing what each cell shows to `out`
-// and writing the pictures to `out_dir`. Throws tlens::Error on bad input.
-int town_hall(const std::string& model_name, const std::string& out_dir, std::ostream& out);
+// and writing the pictures to `out_dir`; `options` chooses the device and dtype. Throws
+// tlens::Error on bad input.
+int town_hall(const std::string& model_name, const std::string& out_dir, std::ostream& out,
+              const tlens::FromPretrainedOptions& options = {});

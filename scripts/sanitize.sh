@@ -15,8 +15,8 @@ root=$(pwd)
 dir=${TLENS_ASAN_DIR:-build-asan}
 
 # Same packages as the build (setup.sh installs them; here too when run alone).
-scripts/install_packages.sh build-essential cmake ninja-build ccache pkg-config libtorch-dev \
-  libopenblas0-openmp nlohmann-json3-dev libpcre2-dev libcurl4-openssl-dev libgtest-dev
+scripts/install_packages.sh build-essential cmake ninja-build ccache pkg-config \
+  nlohmann-json3-dev libpcre2-dev libcurl4-openssl-dev libgtest-dev
 
 # The options every instrumented process gets, the test binaries included (gtest_discover_tests
 # runs each one at build time to list its tests). Why each is there: tests/sanitizers/README.md.

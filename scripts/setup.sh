@@ -1,25 +1,52 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian 12 machine for tlens and builds it. Idempotent: quick when already done.
-#   scripts/setup.sh            # packages + npm assets + build (Release) into build/
-# Environment: TLENS_BUILD_DIR (default build), TLENS_SKIP_APT=1 to skip the package step.
+#   scripts/setup.sh            # packages + .venv with the pinned torch + npm assets + build
+# Environment: TLENS_BUILD_DIR (default build), TLENS_SKIP_APT=1 to skip the package step,
+# TLENS_VENV (default .venv), TLENS_SKIP_BUILD=1 to stop before the build.
+#
+# libtorch is the one inside PyPI's torch wheel, pinned below (the library a user's
+# `import torch` loads): .venv/lib/python3*/site-packages/torch/{include,lib}. The wheel is a CUDA
+# build (~3 GB download, ~6 GB installed); it runs on machines without a GPU. pip's cache makes a
+# second install quick.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 build_dir=${TLENS_BUILD_DIR:-build}
 
+torch_version=2.15.0  # PyPI's torch; bench/RESULTS.md and the issue 14 note say why this one
+venv=${TLENS_VENV:-.venv}
+
 # 1. System packages (Debian 12). Only calls apt when something is missing.
-# libopenblas0-openmp: libtorch's BLAS (Debian's default is the slow reference BLAS), on the same
-# OpenMP thread pool as libtorch so the two do not spin against each other.
 packages=(build-essential cmake ninja-build ccache pkg-config git
-          libtorch-dev libopenblas0-openmp nlohmann-json3-dev libpcre2-dev libcurl4-openssl-dev
-          libgtest-dev chromium)
+          nlohmann-json3-dev libpcre2-dev libcurl4-openssl-dev libgtest-dev chromium)
 # Tools that may come from elsewhere (a node or python of the image): only when absent.
-command -v python3 >/dev/null || packages+=(python3)
+# python3-venv: Debian's python3 makes no venv without it.
+command -v python3 >/dev/null || packages+=(python3 python3-venv)
+if [ "$(command -v python3 || true)" = /usr/bin/python3 ]; then packages+=(python3-venv); fi
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)
 scripts/install_packages.sh "${packages[@]}"
 
-# 2. npm assets (pinned in scripts/npm/package.json), installed into third_party/npm.
+# 2. The project's virtual environment with the pinned torch (its libtorch is tlens's).
+py=${TLENS_PYTHON3:-python3}
+if ! "$venv/bin/python" -c "import sys, torch; sys.exit(torch.__version__.split('+')[0] != '$torch_version')" 2>/dev/null; then
+  if ! command -v "$py" >/dev/null; then
+    echo "setup: python3 is missing; install it (Debian: sudo apt-get install python3 python3-venv) and rerun scripts/setup.sh" >&2
+    exit 1
+  fi
+  if [ ! -x "$venv/bin/pip" ] && ! "$py" -m venv "$venv" >/dev/null 2>&1; then
+    rm -rf "$venv"
+    echo "setup: '$py -m venv $venv' failed: the venv module is missing (Debian: sudo apt-get install python3-venv); rerun scripts/setup.sh" >&2
+    exit 1
+  fi
+  echo "setup: installing torch==$torch_version into $venv (from pip's cache when there; else ~3 GB from PyPI)"
+  if ! "$venv/bin/pip" install --disable-pip-version-check --progress-bar off -q "torch==$torch_version"; then
+    echo "setup: pip could not install torch==$torch_version from PyPI into $venv (no network to pypi.org, or no disk: it needs ~6 GB); fix that and rerun scripts/setup.sh" >&2
+    exit 1
+  fi
+fi
+
+# 3. npm assets (pinned in scripts/npm/package.json), installed into third_party/npm.
 if [ -f scripts/npm/package.json ]; then
   if [ ! -f third_party/npm/.installed ] || ! cmp -s scripts/npm/package.json third_party/npm/package.json; then
     echo "setup: installing npm assets"
@@ -32,13 +59,16 @@ if [ -f scripts/npm/package.json ]; then
 fi
 [ -x scripts/install_assets.sh ] && scripts/install_assets.sh
 
-# 3. Build (ccache keeps rebuilds quick; precompiled headers need this sloppiness).
+[ "${TLENS_SKIP_BUILD:-0}" = 1 ] && exit 0
+
+# 4. Build (ccache keeps rebuilds quick; precompiled headers need this sloppiness).
 export CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
 export CCACHE_BASEDIR=$root  # clones in other folders share the cache
 jobs=$(nproc)
 if [ ! -f "$build_dir/build.ninja" ]; then
-  cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release ${TLENS_CMAKE_ARGS:-} >/dev/null
+  cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DTLENS_PYTHON="$root/$venv/bin/python" ${TLENS_CMAKE_ARGS:-} >/dev/null
 fi
 cmake --build "$build_dir" -j "$jobs"
 echo "setup: built $root/$build_dir/tlens"

@@ -199,9 +199,10 @@ torch::Tensor ActivationCache::stack_head_results(int64_t layer, bool incl_remai
     stack = (*this)("resid_post", layer - 1).unsqueeze(0);  // [1, *batch_pos, d_model]
     names.push_back("remainder");
   } else {
-    auto shape = (*this)["hook_embed"].sizes().vec();
+    const auto& embed = (*this)["hook_embed"];
+    auto shape = embed.sizes().vec();
     shape.insert(shape.begin(), 0);
-    stack = torch::zeros(shape);  // [0, *batch_pos, d_model]
+    stack = torch::zeros(shape, embed.options());  // [0, *batch_pos, d_model]
   }
   if (apply_ln) stack = apply_ln_to_stack(stack, layer);
   if (labels) *labels = std::move(names);

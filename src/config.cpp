@@ -236,7 +236,10 @@ std::string HookedTransformerConfig::to_string() const {
       {"d_vocab", std::to_string(d_vocab)},
       {"d_vocab_out", std::to_string(d_vocab_out)},
       {"default_prepend_bos", py_bool(default_prepend_bos)},
-      {"device", "device(type='" + device + "')"},
+      {"device", device.find(':') == std::string::npos
+                     ? "device(type='" + device + "')"
+                     : "device(type='" + device.substr(0, device.find(':')) + "', index=" +
+                           device.substr(device.find(':') + 1) + ")"},
       {"dtype", "torch." + dtype},
       {"eps", py_float(eps)},
       {"final_rms", py_bool(final_rms)},

@@ -469,10 +469,35 @@ std::ostream& operator<<(std::ostream& out, const HookedTransformerImpl& model) 
   return out << model.repr();
 }
 
+// --- device and dtype ---
+
+void HookedTransformerImpl::to(torch::Device device, torch::Dtype dtype, bool non_blocking) {
+  check_device(device);
+  check_model_dtype(dtype);
+  torch::nn::Module::to(device, dtype, non_blocking);
+  cfg.device = device.str();
+  cfg.dtype = dtype_name(dtype);
+}
+
+void HookedTransformerImpl::to(torch::Dtype dtype, bool non_blocking) {
+  to(device(), dtype, non_blocking);
+}
+
+void HookedTransformerImpl::to(torch::Device device, bool non_blocking) {
+  to(device, this->dtype(), non_blocking);
+}
+
+torch::Device HookedTransformerImpl::device() const { return embed->W_E.device(); }
+torch::Dtype HookedTransformerImpl::dtype() const { return embed->W_E.scalar_type(); }
+
 // --- loading ---
 
 HookedTransformer HookedTransformer::from_pretrained(const std::string& name_or_path,
                                                      const FromPretrainedOptions& options) {
+  // Device and dtype first: a wrong one is reported before any file is read.
+  const torch::Device device = options.device() ? device_from_string(*options.device())
+                                                : get_best_available_device();
+  const torch::Dtype dtype = dtype_from_string(options.dtype());
   const std::string dir = loading::resolve_model(name_or_path);
   HookedTransformerConfig cfg = loading::read_hf_gpt2_config(dir);
   std::string official = loading::official_model_name(name_or_path);
@@ -508,6 +533,8 @@ HookedTransformer HookedTransformer::from_pretrained(const std::string& name_or_
   HookedTransformer model(cfg, tokenizer);
   model->load_state_dict(state_dict, /*assign=*/true);
   state_dict.clear();
+  // Processing ran in float32 (TransformerLens upcasts too); now the model's dtype and device.
+  if (device != model->device() || dtype != model->dtype()) model->to(device, dtype);
   release_cached_memory();  // loading's temporaries and the constructor's replaced parameters
   if (options.default_padding_side()) model->default_padding_side = *options.default_padding_side();
   model->eval();

@@ -4,12 +4,20 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <string>
 #include <map>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
 
+#include <ATen/Config.h>
+#include <ATen/Parallel.h>
+#include <ATen/Version.h>
 #include <c10/core/CPUAllocator.h>
+#include <fstream>
+#include <sstream>
+#include <torch/cuda.h>
 #include <torch/torch.h>
 #include <torch/version.h>
 
@@ -45,14 +53,10 @@ class CachingCpuAllocator final : public c10::Allocator {
     for (auto& [size, ptr] : buffers) munmap(ptr, size);
   }
 
-#if TORCH_VERSION_MAJOR >= 2 && TORCH_VERSION_MINOR >= 3
   c10::DataPtr allocate(size_t nbytes) override { return allocate_impl(nbytes); }
   void copy_data(void* dest, const void* src, std::size_t count) const override {
     default_copy_data(dest, src, count);
   }
-#else
-  c10::DataPtr allocate(size_t nbytes) const override { return allocate_impl(nbytes); }
-#endif
 
   // With data == context (allocate_impl), raw_allocate / raw_deallocate work too.
   c10::DeleterFnPtr raw_deleter() const override { return &release; }
@@ -145,6 +149,10 @@ int hardware_threads() { return std::max(1u, std::thread::hardware_concurrency()
 void configure_runtime(int threads) {
   if (threads <= 0) threads = hardware_threads();
   torch::set_num_threads(threads);
+  // TLENS_CACHING_ALLOCATOR=0: libtorch's own allocator and glibc's defaults (for benchmarks
+  // that decide whether the allocator below still pays).
+  if (const char* env = std::getenv("TLENS_CACHING_ALLOCATOR"); env != nullptr && std::string(env) == "0")
+    return;
   static CachingCpuAllocator allocator(c10::GetDefaultCPUAllocator());
   static std::once_flag installed;
   std::call_once(installed, [] { c10::SetCPUAllocator(&allocator, /*priority=*/1); });
@@ -157,6 +165,53 @@ void configure_runtime(int threads) {
   mallopt(M_TOP_PAD, 64 << 20);
   mallopt(M_MMAP_THRESHOLD, static_cast<int>(CachingCpuAllocator::kMinCached));
 #endif
+}
+
+namespace {
+
+// The value of the first line of at::show_config() containing `key`, trimmed.
+std::string config_line(const std::string& config, const std::string& key) {
+  std::istringstream lines(config);
+  for (std::string line; std::getline(lines, line);) {
+    auto at = line.find(key);
+    if (at == std::string::npos) continue;
+    auto begin = line.find_first_not_of(" -");
+    return line.substr(begin == std::string::npos ? 0 : begin);
+  }
+  return "";
+}
+
+}  // namespace
+
+RuntimeInfo runtime_info() {
+  RuntimeInfo info;
+  info.libtorch_version = TORCH_VERSION;
+  const std::string config = at::show_config();
+  const std::string blas = config_line(config, "BLAS_INFO=");
+  const std::string mkl = config_line(config, "Math Kernel Library");
+  info.blas = !mkl.empty() ? mkl : (blas.empty() ? "unknown" : blas.substr(blas.find('=') + 1));
+  const std::string dnn = config_line(config, "MKL-DNN v");
+  info.onednn = dnn.empty() ? "none" : "oneDNN " + dnn.substr(dnn.find('v'));
+  info.cpu_capability = at::get_cpu_capability();
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  for (std::string line; std::getline(cpuinfo, line);) {
+    if (info.cpu_model.empty() && line.rfind("model name", 0) == 0)
+      info.cpu_model = line.substr(line.find(':') + 2);
+    if (line.rfind("flags", 0) == 0) {
+      std::istringstream flags(line.substr(line.find(':') + 1));
+      for (std::string flag; flags >> flag;) {
+        info.avx2 |= flag == "avx2";
+        info.avx512f |= flag == "avx512f";
+        info.amx |= flag == "amx_tile";
+      }
+      break;
+    }
+  }
+  info.cuda_available = torch::cuda::is_available();
+  info.cuda_device_count = info.cuda_available ? static_cast<int>(torch::cuda::device_count()) : 0;
+  info.threads = at::get_num_threads();
+  info.parallel_backend = AT_PARALLEL_OPENMP ? "OpenMP" : (AT_PARALLEL_NATIVE ? "native" : "other");
+  return info;
 }
 
 }  // namespace tlens

@@ -1,5 +1,6 @@
 # Tests of the engine (libtorch). One line per test.
 tlens_test(gpt2_parity_test tests/parity/gpt2_parity_test.cpp tlens)
+tlens_test(dtype_parity_test tests/parity/dtype_parity_test.cpp tlens)
 tlens_test(hooks_test tests/integration/hooks_test.cpp tlens)
 tlens_test(utils_test tests/unit/utils_test.cpp tlens)
 tlens_test(runtime_test tests/unit/runtime_test.cpp tlens)

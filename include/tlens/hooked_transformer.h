@@ -30,6 +30,7 @@
 #include "tlens/components/transformer_block.h"
 #include "tlens/components/unembed.h"
 #include "tlens/config.h"
+#include "tlens/devices.h"
 #include "tlens/hook_point.h"
 #include "tlens/hooked_root_module.h"
 
@@ -80,6 +81,24 @@ struct FromPretrainedOptions {
   TORCH_ARG(std::optional<int64_t>, n_ctx) = std::nullopt;
   // Print "Loaded pretrained model X into HookedTransformer" to stderr.
   TORCH_ARG(bool, verbose) = true;
+
+ public:  // (TORCH_ARG leaves the access private)
+  // Where the model runs: "cpu", "cuda", "cuda:N", or a torch::Device. Unset: cuda when there is
+  // one, else cpu (TransformerLens's get_device). Checked before any weight is read.
+  FromPretrainedOptions& device(const std::string& name) { device_ = name; return *this; }
+  FromPretrainedOptions& device(const char* name) { device_ = std::string(name); return *this; }
+  FromPretrainedOptions& device(const torch::Device& device) { device_ = device.str(); return *this; }
+  const std::optional<std::string>& device() const { return device_; }
+  // The parameters' dtype: torch::kFloat32 (default), kFloat16, kBFloat16, or TransformerLens's
+  // names ("bf16", "bfloat16", ...). Weight processing runs in float32 and the result is cast.
+  FromPretrainedOptions& dtype(const std::string& name) { dtype_ = name; return *this; }
+  FromPretrainedOptions& dtype(const char* name) { dtype_ = std::string(name); return *this; }
+  FromPretrainedOptions& dtype(torch::Dtype dtype) { dtype_ = dtype_name(dtype); return *this; }
+  const std::string& dtype() const { return dtype_; }
+
+ private:
+  std::optional<std::string> device_;
+  std::string dtype_ = "float32";
 };
 
 // from_pretrained_no_processing's options: all four processing steps off.
@@ -187,6 +206,15 @@ class HookedTransformerImpl : public HookedRootModule {
   // With use_split_qkv_input also set, hook_attn_in fires but Q, K and V read the split inputs,
   // as in TransformerLens 2.x.
   void set_use_attn_in(bool value) { cfg.use_attn_in = value; }
+
+  // Moves every parameter and buffer, and records the new device / dtype in cfg, as
+  // TransformerLens's to() does. The dtype must be float32, float16 or bfloat16; a CUDA device must
+  // exist (both checked before anything moves).
+  void to(torch::Device device, torch::Dtype dtype, bool non_blocking = false) override;
+  void to(torch::Dtype dtype, bool non_blocking = false) override;
+  void to(torch::Device device, bool non_blocking = false) override;
+  torch::Device device() const;
+  torch::Dtype dtype() const;
 
   // Module tree as PyTorch prints it: "HookedTransformer(\n  (embed): Embed()\n ...".
   std::string repr() const;

@@ -67,7 +67,7 @@ double measure_sgemm_gflops() {
 int cmd_bench(int argc, char** argv) {
   Args args(argc, argv, 2,
             {"--model", "--threads", "--batch", "--pos", "--cache", "--repeat", "--warmup",
-             "--check-tokens"},
+             "--check-tokens", "--device", "--dtype"},
             {"--json", "--noop-hooks", "--no-processing", "--help"});
   if (args.flag("--help")) {
     std::cout << "tlens bench --model M [--batch B] [--pos P] [--cache none|all|REGEX] "
@@ -78,7 +78,7 @@ int cmd_bench(int argc, char** argv) {
     return 0;
   }
   const int threads = configure_threads(args);
-  auto options = args.flag("--no-processing") ? no_processing() : FromPretrainedOptions();
+  auto options = model_options(args);
   auto model = HookedTransformer::from_pretrained(args.value("--model", "gpt2"), options.verbose(false));
   const int64_t batch = args.integer("--batch").value_or(1);
   const int64_t pos = args.integer("--pos").value_or(std::min<int64_t>(1024, model->cfg.n_ctx));

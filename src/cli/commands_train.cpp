@@ -139,7 +139,7 @@ int cmd_train(int argc, char** argv) {
 }
 
 int cmd_eval(int argc, char** argv) {
-  Args args(argc, argv, 2, {"--model", "--corpus", "--max-windows", "--seed", "--threads"},
+  Args args(argc, argv, 2, {"--model", "--corpus", "--max-windows", "--seed", "--threads", "--device", "--dtype"},
             {"--json", "--help"});
   if (args.flag("--help")) {
     std::cout << kEvalUsage;
@@ -147,8 +147,9 @@ int cmd_eval(int argc, char** argv) {
   }
   configure_threads(args);
   const std::string name = args.required("--model");
+  const auto options = model_options(args).verbose(false);  // a bad --device/--dtype fails first
   const std::string dir = loading::resolve_model(name);
-  auto model = HookedTransformer::from_pretrained(name, FromPretrainedOptions().verbose(false));
+  auto model = HookedTransformer::from_pretrained(name, options);
   torch::NoGradGuard no_grad;
   const auto& cfg = model->cfg;
   const uint64_t seed = static_cast<uint64_t>(args.integer("--seed").value_or(0));

@@ -53,23 +53,23 @@ void check_prompt(const HookedTransformer& model, const torch::Tensor& tokens,
 }  // namespace
 
 int cmd_demo(int argc, char** argv) {
-  Args args(argc, argv, 2, {"--model", "--out", "--threads"}, {});
+  Args args(argc, argv, 2, {"--model", "--out", "--threads", "--device", "--dtype"}, {});
   configure_threads(args);
   const DemoModel model = args.has("--model") ? DemoModel{args.value("--model", ""), "given by --model"}
                                                : default_demo_model();
   const std::string out_dir = args.value("--out", "tlens_demo");
   std::cout << "tlens demo: the seed notebook with model '" << model.name << "' (" << model.reason
             << "), pictures in " << out_dir << "/\n\n";
-  return town_hall(model.name, out_dir, std::cout);
+  return town_hall(model.name, out_dir, std::cout, model_options(args));
 }
 
 int cmd_attention(int argc, char** argv) {
-  Args args(argc, argv, 2, {"--model", "--out", "--threads", "--layer", "--head", "--prompt-file"}, {});
+  Args args(argc, argv, 2, {"--model", "--out", "--threads", "--layer", "--head", "--prompt-file", "--device", "--dtype"}, {});
   configure_threads(args);
   const std::string out = args.required("--out");
   loading::checked_output_file(out);  // before the model loads
   const std::string prompt = args.prompt();
-  auto model = HookedTransformer::from_pretrained(args.value("--model", "gpt2"));
+  auto model = HookedTransformer::from_pretrained(args.value("--model", "gpt2"), model_options(args));
   torch::NoGradGuard no_grad;
   const int64_t layer = args.integer("--layer").value_or(0);
   if (layer < 0 || layer >= model->cfg.n_layers)
@@ -100,12 +100,12 @@ int cmd_attention(int argc, char** argv) {
 }
 
 int cmd_probs(int argc, char** argv) {
-  Args args(argc, argv, 2, {"--model", "--out", "--threads", "--prompt-file"}, {});
+  Args args(argc, argv, 2, {"--model", "--out", "--threads", "--prompt-file", "--device", "--dtype"}, {});
   configure_threads(args);
   const std::string out = args.required("--out");
   loading::checked_output_file(out);  // before the model loads
   const std::string prompt = args.prompt();
-  auto model = HookedTransformer::from_pretrained(args.value("--model", "gpt2"));
+  auto model = HookedTransformer::from_pretrained(args.value("--model", "gpt2"), model_options(args));
   torch::NoGradGuard no_grad;
   auto tokens = model->to_tokens(prompt, std::nullopt, std::nullopt, /*truncate=*/false);
   check_prompt(model, tokens, prompt);

@@ -35,7 +35,8 @@ const char* kUsage = R"(tlens: TransformerLens in C++
 usage: tlens <command> [options]
 
 commands:
-  info      --model M [--hooks] [--json]         the config, parameter counts and hook points
+  info      [--model M] [--hooks] [--json]       libtorch, BLAS, CPU and CUDA; with a model, its
+                                                 config, parameter counts and hook points
   run       --model M (--tokens ID,ID,... | PROMPT) --out FILE.safetensors
             [--names REGEX] [--no-processing] [--no-bos]
                                                  logits and cached activations, by hook name
@@ -60,24 +61,57 @@ they are, a final newline included): a command line holds about 128 KiB per word
 --out FILE replaces a regular file (through a symlink, the file it leads to); a directory, device,
 FIFO or socket is refused, and so is a missing folder, before any model loads.
 Every command takes --threads N (default: all hardware threads; at most 4 per hardware thread).
+Every command that loads a model takes --device cpu|cuda|cuda:N (default: cuda when there is one)
+and --dtype float32|float16|bfloat16 (default float32; fp32, fp16, bf16 also work).
 )";
 
 HookedTransformer load_model(const Args& args) {
-  auto options = args.flag("--no-processing") ? tlens::no_processing()
-                                               : tlens::FromPretrainedOptions();
-  return HookedTransformer::from_pretrained(args.value("--model", "gpt2"), options);
+  return HookedTransformer::from_pretrained(args.value("--model", "gpt2"), tlens::cli::model_options(args));
+}
+
+nlohmann::json runtime_json() {
+  const tlens::RuntimeInfo info = tlens::runtime_info();
+  return {{"libtorch", info.libtorch_version}, {"blas", info.blas}, {"onednn", info.onednn},
+          {"cpu", info.cpu_model}, {"cpu_capability", info.cpu_capability},
+          {"avx2", info.avx2}, {"avx512f", info.avx512f}, {"amx", info.amx},
+          {"cuda_available", info.cuda_available}, {"cuda_device_count", info.cuda_device_count},
+          {"threads", info.threads}, {"parallel", info.parallel_backend}};
+}
+
+void print_runtime(std::ostream& out) {
+  const tlens::RuntimeInfo info = tlens::runtime_info();
+  auto yes = [](bool b) { return b ? "yes" : "no"; };
+  out << "libtorch:       " << info.libtorch_version << "\n"
+      << "BLAS:           " << info.blas << "\n"
+      << "oneDNN:         " << info.onednn << "\n"
+      << "CPU:            " << info.cpu_model << " (AVX2 " << yes(info.avx2) << ", AVX-512 "
+      << yes(info.avx512f) << ", AMX " << yes(info.amx) << ")\n"
+      << "CPU kernels:    " << info.cpu_capability << "\n"
+      << "threads:        " << info.threads << " (" << info.parallel_backend << ")\n"
+      << "CUDA:           "
+      << (info.cuda_available ? "available, " + std::to_string(info.cuda_device_count) + " device(s)"
+                              : std::string("not available"))
+      << "\n";
 }
 
 int cmd_info(const Args& args) {
+  // Without --model: only what this process runs on.
+  if (!args.has("--model")) {
+    if (args.flag("--json")) std::cout << nlohmann::json{{"runtime", runtime_json()}}.dump(2) << "\n";
+    else print_runtime(std::cout);
+    return 0;
+  }
   auto model = load_model(args);
   if (args.flag("--json")) {
     nlohmann::json out = model->cfg.to_json();
+    out["runtime"] = runtime_json();
     out["n_params_total"] = model->n_params_total();
     out["hook_points"] = model->hook_names();
     std::cout << out.dump(2) << "\n";
     return 0;
   }
-  std::cout << model->cfg << "\n\n";
+  print_runtime(std::cout);
+  std::cout << "\n" << model->cfg << "\n\n";
   std::cout << "n_params (hidden weights): " << model->cfg.n_params << "\n";
   std::cout << "n_params_total:            " << model->n_params_total() << "\n";
   std::cout << "hook points:               " << model->hook_dict().size() << "\n";
@@ -207,7 +241,7 @@ int run_command(int argc, char** argv) {
       {"train", tlens::cli::cmd_train},         {"eval", tlens::cli::cmd_eval},
       {"models", tlens::cli::cmd_models}};
   if (auto it = commands.find(command); it != commands.end()) return it->second(argc, argv);
-  const std::set<std::string> common_valued = {"--model", "--threads"};
+  const std::set<std::string> common_valued = {"--model", "--threads", "--device", "--dtype"};
   auto with = [&](std::set<std::string> extra) {
     extra.insert(common_valued.begin(), common_valued.end());
     return extra;

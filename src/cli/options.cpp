@@ -34,4 +34,15 @@ void check_selects_hooks(const HookedRootModule& model, const NamesFilter& filte
                   "`tlens info --model M --hooks` lists them all");
 }
 
+FromPretrainedOptions model_options(const Args& args) {
+  FromPretrainedOptions options = args.flag("--no-processing") ? no_processing() : FromPretrainedOptions();
+  if (args.has(kDeviceOption)) {
+    const std::string device = args.value(kDeviceOption, "");
+    device_from_string(device);  // throws naming the accepted devices
+    options.device(device);
+  }
+  if (args.has(kDtypeOption)) options.dtype(dtype_name(dtype_from_string(args.value(kDtypeOption, ""))));
+  return options;
+}
+
 }  // namespace tlens::cli

@@ -59,9 +59,9 @@ const AttentionImpl::PackedQKV& AttentionImpl::packed_qkv() {
   return packed_;
 }
 
-const torch::Tensor& AttentionImpl::causal_mask(int64_t pos) {
-  if (!causal_mask_.defined() || causal_mask_.size(0) != pos)
-    causal_mask_ = torch::ones({pos, pos}, torch::dtype(torch::kBool)).triu(1);
+const torch::Tensor& AttentionImpl::causal_mask(int64_t pos, const torch::Device& device) {
+  if (!causal_mask_.defined() || causal_mask_.size(0) != pos || causal_mask_.device() != device)
+    causal_mask_ = torch::ones({pos, pos}, torch::dtype(torch::kBool).device(device)).triu(1);
   return causal_mask_;
 }
 
@@ -105,13 +105,20 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& query_input,
   k = hook_k->forward(k);
   v = hook_v->forward(v);
 
+  // float16 / bfloat16: scores and pattern in float32, as TransformerLens computes them.
+  const auto dtype = v.scalar_type();
+  if (dtype != torch::kFloat32 && dtype != torch::kFloat64) {
+    q = q.to(torch::kFloat32);  // [batch, pos, head_index, d_head]
+    k = k.to(torch::kFloat32);  // [batch, pos, head_index, d_head]
+  }
+
   // batch query_pos head_index d_head, batch key_pos head_index d_head
   //   -> batch head_index query_pos key_pos
   // (q / scale) @ k: scaling q ([batch, pos, head_index, d_head]) is cheaper than scaling the
   // scores ([batch, head_index, pos, pos]), and exact for GPT-2's power-of-two scale of 8.
   auto scores = torch::matmul((q / attn_scale_).permute({0, 2, 1, 3}), k.permute({0, 2, 3, 1}));
 
-  torch::Tensor masked = causal_mask(pos);  // [query_pos, key_pos]
+  torch::Tensor masked = causal_mask(pos, scores.device());  // [query_pos, key_pos]
   if (attention_mask) {
     // [batch, 1, query_pos, key_pos]: in the future, or the key is a pad
     masked = (masked.unsqueeze(0) | (*attention_mask == 0).unsqueeze(1)).unsqueeze(1);
@@ -123,7 +130,7 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& query_input,
   // A query whose keys are all masked (a left pad) has a NaN row; TransformerLens makes it 0.
   // Without a padding mask every row keeps its diagonal, so the check is skipped.
   if (attention_mask) pattern = torch::nan_to_num(pattern, 0.0, 0.0, 0.0);
-  pattern = hook_pattern->forward(pattern);
+  pattern = hook_pattern->forward(pattern).to(dtype);  // [batch, head_index, query_pos, key_pos]
 
   // batch head_index query_pos key_pos, batch key_pos head_index d_head
   //   -> batch query_pos head_index d_head

@@ -14,15 +14,26 @@ LayerNormImpl::LayerNormImpl(const HookedTransformerConfig& cfg, bool pre)
   hook_normalized = register_module("hook_normalized", std::make_shared<HookPoint>());
 }
 
-torch::Tensor LayerNormImpl::forward(const torch::Tensor& x) {
-  // Nobody looks inside: libtorch's fused layer_norm computes the same (biased variance, eps
-  // inside the square root) in one pass.
-  if (!has_hooks()) return torch::layer_norm(x, {x.size(-1)}, w, b, eps_);
-  auto centered = x - x.mean(-1, /*keepdim=*/true);                                 // [..., d_model]
-  auto scale = hook_scale->forward((centered.pow(2).mean(-1, true) + eps_).sqrt());  // [..., 1]
-  auto normalized = centered / scale;                                                // [..., d_model]
-  if (!pre_) normalized = torch::addcmul(b, normalized, w);  // normalized * w + b
-  return hook_normalized->forward(normalized);                                       // [..., d_model]
+torch::Tensor LayerNormImpl::forward(const torch::Tensor& input) {
+  // float16 / bfloat16 models normalize in float32 and cast the result back, as TransformerLens
+  // does (so hook_scale and hook_normalized see float32).
+  const auto dtype = input.scalar_type();
+  const bool upcast = dtype != torch::kFloat32 && dtype != torch::kFloat64;
+  auto x = upcast ? input.to(torch::kFloat32) : input;  // [..., d_model]
+  torch::Tensor normalized;                             // [..., d_model]
+  if (!has_hooks()) {
+    // Nobody looks inside: libtorch's fused layer_norm computes the same (biased variance, eps
+    // inside the square root) in one pass.
+    normalized = torch::layer_norm(x, {x.size(-1)}, upcast && w.defined() ? w.to(x.scalar_type()) : w,
+                                   upcast && b.defined() ? b.to(x.scalar_type()) : b, eps_);
+  } else {
+    auto centered = x - x.mean(-1, /*keepdim=*/true);                                 // [..., d_model]
+    auto scale = hook_scale->forward((centered.pow(2).mean(-1, true) + eps_).sqrt());  // [..., 1]
+    normalized = centered / scale;                                                     // [..., d_model]
+    if (!pre_) normalized = torch::addcmul(b, normalized, w);  // normalized * w + b
+    normalized = hook_normalized->forward(normalized);                                 // [..., d_model]
+  }
+  return upcast ? normalized.to(dtype) : normalized;  // [..., d_model]
 }
 
 }  // namespace tlens

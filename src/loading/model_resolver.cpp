@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "tlens/error.h"
+#include "tlens/loading/data_dirs.h"
 #include "tlens/loading/output_file.h"
 
 namespace tlens::loading {
@@ -586,11 +587,7 @@ std::string download_from_hub(const std::string& repo_id, const std::vector<std:
 std::string shipped_models_dir() {
   std::string dir = environment("TLENS_MODELS");
   if (!dir.empty()) return expand_user(dir);
-#ifdef TLENS_MODELS_DIR
-  return TLENS_MODELS_DIR;
-#else
-  return "models";
-#endif
+  return find_data_subdir("models");
 }
 
 std::string resolve_model(const std::string& name_or_path) {

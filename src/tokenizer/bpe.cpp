@@ -1,6 +1,7 @@
 // GPT-2 byte-level BPE. The pipeline (special tokens -> split pattern -> per-word merges) is
 // described in include/tlens/tokenizer/bpe.h; this file is the loading, the tables and the loops.
 #include "tlens/tokenizer/bpe.h"
+#include "tlens/loading/data_dirs.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -1062,10 +1063,10 @@ std::optional<std::string> find_gpt2_vocab_dir() {
     std::string dir = join_path(assets, "gpt2");
     if (has_vocab(dir)) return dir;
   }
-#ifdef TLENS_ASSET_DIR
-  std::string dir = join_path(TLENS_ASSET_DIR, "gpt2");
-  if (has_vocab(dir)) return dir;
-#endif
+  for (const auto& data_dir : loading::data_dirs()) {
+    std::string dir = join_path(join_path(data_dir, "assets"), "gpt2");
+    if (has_vocab(dir)) return dir;
+  }
   return std::nullopt;
 }
 

@@ -13,6 +13,7 @@
 
 #include "test_paths.h"
 #include "tlens/hooked_transformer.h"
+#include "tlens/loading/model_resolver.h"
 #include "tlens/loading/safetensors.h"
 #include "tlens/loading/torch_io.h"
 #include "tlens/runtime.h"
@@ -225,10 +226,66 @@ TEST(Cli, DemoNamesTheModelItUses) {
   r = tlens_cli("demo --out " + (temp_dir() / "demo_shipped").string(),
                 "HF_HUB_OFFLINE=1 HF_HUB_CACHE=" + empty_cache.string());
   ASSERT_EQ(r.code, 0) << r.out;
-  EXPECT_NE(r.out.find("with model '" + shipped.string() +
+  // The shipped model as the library finds it (build/share/tlens/models here, an installed
+  // tree's share/tlens/models there).
+  const fs::path found = fs::path(tlens::loading::shipped_models_dir()) / "tlens-induction-2l";
+  EXPECT_NE(r.out.find("with model '" + found.string() +
                        "' (gpt2's weights are not in the Hugging Face cache " + empty_cache.string() +
                        ": the model tlens ships), pictures in"),
             std::string::npos) << r.out.substr(0, 400);
+}
+
+// `tlens info` alone describes the runtime: libtorch 2.x, its BLAS, the CPU and CUDA.
+TEST(Cli, InfoWithoutAModelPrintsTheRuntime) {
+  auto r = tlens_cli("info");
+  ASSERT_EQ(r.code, 0) << r.out;
+  for (const char* line : {"libtorch:       2.", "BLAS:", "oneDNN:", "CPU:", "AVX2 ", "AVX-512 ",
+                           "AMX ", "CUDA:           "})
+    EXPECT_NE(r.out.find(line), std::string::npos) << line << "\n" << r.out;
+  r = tlens_cli("info --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto json = nlohmann::json::parse(r.out);
+  EXPECT_EQ(json["runtime"]["libtorch"].get<std::string>().substr(0, 2), "2.");
+  EXPECT_EQ(json["runtime"]["cuda_available"].get<bool>(), torch::cuda::is_available());
+}
+
+// --dtype and --device: a wrong one is an error naming the accepted values in every command that
+// loads a model, before the model is looked for (the path given does not exist).
+TEST(Cli, BadDtypeOrDeviceIsRefusedBeforeTheModelLoads) {
+  const auto dir = temp_dir();
+  const std::string missing = " --model /nonexistent/dir";
+  const std::vector<std::string> commands = {
+      "info" + missing,
+      "run" + missing + " --tokens 1 --out " + (dir / "t.safetensors").string(),
+      "predict" + missing + " hi",
+      "attention" + missing + " --layer 0 --out " + (dir / "t.html").string() + " hi",
+      "probs" + missing + " --out " + (dir / "t.html").string() + " hi",
+      "demo" + missing + " --out " + (dir / "t_demo").string(),
+      "bench" + missing,
+      "eval" + missing};
+  for (const auto& command : commands) {
+    auto r = tlens_cli(command + " --dtype int8");
+    EXPECT_NE(r.code, 0) << command;
+    EXPECT_NE(r.out.find("dtype 'int8': is not a model dtype; accepted: float32 (fp32), float16 (fp16), bfloat16 (bf16)"),
+              std::string::npos) << command << "\n" << r.out;
+    r = tlens_cli(command + " --device tpu");
+    EXPECT_NE(r.code, 0) << command;
+    EXPECT_NE(r.out.find("device 'tpu': is not a device; accepted: cpu, cuda, cuda:N"), std::string::npos)
+        << command << "\n" << r.out;
+    if (!torch::cuda::is_available()) {
+      r = tlens_cli(command + " --device cuda");
+      EXPECT_NE(r.code, 0) << command;
+      EXPECT_NE(r.out.find("device cuda: CUDA is not available"), std::string::npos) << command << "\n" << r.out;
+    }
+  }
+}
+
+// A bfloat16 model from the command line: its config says so.
+TEST(Cli, DtypeBFloat16LoadsOnTheDeviceAsked) {
+  auto r = tlens_cli("info --model " + kModel + " --dtype bf16 --device cpu");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("'dtype': torch.bfloat16"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("'device': device(type='cpu')"), std::string::npos) << r.out;
 }
 
 // --threads outside [1, 4 per hardware thread] is an error in every command, before any model

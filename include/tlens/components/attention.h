@@ -52,7 +52,7 @@ class AttentionImpl : public torch::nn::Module {
   };
   const PackedQKV& packed_qkv();
   // [query_pos, key_pos]: true where key_pos > query_pos (masked), cached per length
-  const torch::Tensor& causal_mask(int64_t pos);
+  const torch::Tensor& causal_mask(int64_t pos, const torch::Device& device);
 
   const HookedTransformerConfig& cfg_;
   double attn_scale_;

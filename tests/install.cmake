@@ -1,0 +1,4 @@
+# The installed tree on its own: cmake --install, relocated, examples/consumer/ built against it.
+add_test(NAME install_consumer
+  COMMAND bash ${CMAKE_SOURCE_DIR}/tests/install/consumer_test.sh ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR})
+set_tests_properties(install_consumer PROPERTIES TIMEOUT 600 ENVIRONMENT "OMP_WAIT_POLICY=PASSIVE")
