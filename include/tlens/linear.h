@@ -4,14 +4,15 @@
 //
 //   auto y = tlens::linear(x, W, b);   // x [rows, d_in], W [d_in, d_out], b [d_out] -> [rows, d_out]
 //
-// Short inputs (2 to 24 rows: a prompt of a couple dozen tokens) run on tlens's own AVX2 kernels,
+// Short inputs (2 to 48 rows: a prompt of a few dozen tokens) run on tlens's own AVX2 kernels,
 // which read each weight from memory once per call:
 //   - W in weight layout (below: tlens's own weights): dot products along W's contiguous rows,
 //     3x4 tiles, W streamed in order with the next rows prefetched while the current ones are
-//     reused from L1. bench/gemm_paths.cpp, 2 threads of this machine's AMD EPYC, weights
-//     from memory, 19 rows: 117-132 GFLOP/s against OpenBLAS's 47-66 (bench/RESULTS.md).
+//     reused from L1. bench/gemm_paths.cpp, 2 threads of an AMD EPYC, weights from memory,
+//     19 rows, libtorch 2.15: 91-121 GFLOP/s against MKL's 32-48 and oneDNN's 54-72 (with the
+//     input already in its layout); 48 rows: 114-129 against MKL's 52-85 (bench/RESULTS.md).
 //   - W with contiguous columns (a weight from elsewhere): packed 128 KiB at a time, 6x16 tiles;
-//     73-83 GFLOP/s in the same run.
+//     45-67 GFLOP/s at 19 rows in the same run.
 // Everything else — one row (gemv is faster), longer inputs, autograd, other dtypes or devices,
 // CPUs without AVX2 — is torch::addmm.
 #pragma once
@@ -39,7 +40,7 @@ bool in_weight_layout(const torch::Tensor& W);
 // W [d_in, d_out] in that layout: W itself when it already is, else a copy.
 torch::Tensor to_weight_layout(const torch::Tensor& W);
 
-// The most rows the small-M kernel takes (default 24); above it linear() calls torch::addmm.
+// The most rows the small-M kernel takes (default 48); above it linear() calls torch::addmm.
 // 0 turns the kernel off (also: TLENS_SMALL_GEMM_ROWS=0 in the environment).
 int64_t small_gemm_max_rows();
 void set_small_gemm_max_rows(int64_t rows);

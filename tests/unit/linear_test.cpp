@@ -31,7 +31,7 @@ class Linear : public ::testing::Test {
 
 TEST_F(Linear, MatchesAddmmOnEveryShapeTheKernelTakes) {
   torch::NoGradGuard no_grad;
-  for (int64_t M : {2, 3, 5, 6, 7, 13, 19, 24}) {
+  for (int64_t M : {2, 3, 5, 6, 7, 13, 19, 24, 47, 48}) {
     for (int64_t K : {1, 7, 255, 256, 257, 768}) {
       for (int64_t N : {1, 15, 16, 17, 127, 128, 129, 300}) {
         auto x = torch::randn({M, K});  // [rows, d_in]
@@ -47,7 +47,7 @@ TEST_F(Linear, MatchesAddmmOnEveryShapeTheKernelTakes) {
 // dot-product kernel, around its 3-row and 4-column tiles, its 8-float steps and 1024-long K blocks.
 TEST_F(Linear, MatchesAddmmInWeightLayoutOnEveryShapeTheKernelTakes) {
   torch::NoGradGuard no_grad;
-  for (int64_t M : {2, 3, 4, 5, 7, 13, 19, 24}) {
+  for (int64_t M : {2, 3, 4, 5, 7, 13, 19, 24, 47, 48}) {
     for (int64_t K : {1, 7, 8, 9, 255, 768, 1023, 1024, 1025, 3072}) {
       for (int64_t N : {1, 3, 4, 5, 7, 8, 9, 127, 300}) {
         auto x = torch::randn({M, K});                               // [rows, d_in]
