@@ -11,9 +11,12 @@
 # Why not find_package(Torch): PyPI's torch wheel for Linux is a CUDA build, and its
 # Caffe2Config.cmake stops with a fatal error unless a CUDA toolkit (nvcc) is installed, although
 # a C++ program that only calls libtorch needs none (the wheel carries the CUDA runtime it loads).
-# An official libtorch folder and the wheel share one layout, which is all this needs: linking
-# libtorch.so (which pulls in libtorch_cuda.so when the build has CUDA) gives CUDA at run time
-# wherever the wheel and a GPU are there.
+# An official libtorch folder and the wheel share one layout, which is all this needs.
+#
+# tlens links libtorch_cpu.so and libc10.so only. libtorch_cuda.so (and the CUDA runtime, cuDNN,
+# ... it pulls in: ~256 MB of resident memory at load) is loaded at run time by
+# tlens::cuda_is_available() (src/devices.cpp) when a CUDA driver is installed, so the same binary
+# runs on CUDA where the wheel and a GPU are there and costs CPU-only machines nothing.
 if(TARGET tlens::torch)
   return()
 endif()
@@ -73,10 +76,10 @@ if(NOT TLENS_TORCH_VERSION_MAJOR OR TLENS_TORCH_VERSION_MAJOR LESS 2)
 endif()
 
 set(_tlens_torch_lib "${_tlens_torch_root}/lib")
-foreach(_lib torch torch_cpu c10)
+foreach(_lib torch_cpu c10)
   if(NOT EXISTS "${_tlens_torch_lib}/lib${_lib}.so")
     message(FATAL_ERROR "tlens: ${_tlens_torch_lib}/lib${_lib}.so is missing; a libtorch folder "
-      "holds include/ and lib/ with libtorch.so, libtorch_cpu.so and libc10.so")
+      "holds include/ and lib/ with libtorch_cpu.so and libc10.so")
   endif()
 endforeach()
 
@@ -85,10 +88,7 @@ set_target_properties(tlens::torch PROPERTIES
   INTERFACE_INCLUDE_DIRECTORIES
     "${_tlens_torch_root}/include;${_tlens_torch_root}/include/torch/csrc/api/include"
   INTERFACE_COMPILE_FEATURES cxx_std_20
-  # --no-as-needed: libtorch.so brings libtorch_cuda.so (CUDA builds) whose static initializers
-  # register the CUDA kernels; nothing in tlens names a symbol of it.
-  INTERFACE_LINK_LIBRARIES
-    "-Wl,--no-as-needed;${_tlens_torch_lib}/libtorch.so;${_tlens_torch_lib}/libtorch_cpu.so;${_tlens_torch_lib}/libc10.so;-Wl,--as-needed"
+  INTERFACE_LINK_LIBRARIES "${_tlens_torch_lib}/libtorch_cpu.so;${_tlens_torch_lib}/libc10.so"
   INTERFACE_LINK_DIRECTORIES "${_tlens_torch_lib}")
 set(TLENS_TORCH_ROOT "${_tlens_torch_root}" CACHE PATH "libtorch folder (include/, lib/)" FORCE)
 set(TLENS_TORCH_LIBRARY_DIR "${_tlens_torch_lib}")

@@ -1,7 +1,12 @@
 #include "tlens/devices.h"
 
+#include <dlfcn.h>
+
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
+
+#include <ATen/Version.h>
 
 #include <torch/cuda.h>
 
@@ -20,7 +25,29 @@ std::string lower(std::string text) {
   return text;
 }
 
+// Loads libtorch_cuda.so once, when there is a driver to use it with. Its static initializers
+// register libtorch's CUDA hooks and kernels; torch::cuda::* answers for CUDA from then on.
+bool load_cuda_backend() {
+  static const bool loaded = [] {
+    if (dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL) == nullptr) return false;  // no driver
+    Dl_info info{};
+    if (dladdr(reinterpret_cast<void*>(&at::get_cpu_capability), &info) == 0 || info.dli_fname == nullptr)
+      return false;
+    const auto cuda = std::filesystem::path(info.dli_fname).parent_path() / "libtorch_cuda.so";
+    std::error_code error;
+    if (!std::filesystem::exists(cuda, error)) return false;  // a CPU-only libtorch
+    return dlopen(cuda.c_str(), RTLD_NOW | RTLD_GLOBAL) != nullptr;
+  }();
+  return loaded;
+}
+
 }  // namespace
+
+bool cuda_is_available() { return load_cuda_backend() && torch::cuda::is_available(); }
+
+int cuda_device_count() {
+  return cuda_is_available() ? static_cast<int>(torch::cuda::device_count()) : 0;
+}
 
 c10::ScalarType dtype_from_string(const std::string& name) {
   std::string key = lower(name);
@@ -68,11 +95,11 @@ void check_device(const c10::Device& device) {
   if (!device.is_cuda())
     throw Error("device " + device.str(), std::string("is not supported; accepted: ") + kDevices,
                 "pass --device cpu or --device cuda");
-  if (!torch::cuda::is_available())
+  if (!cuda_is_available())
     throw Error("device " + device.str(),
                 "CUDA is not available here (no CUDA GPU or driver, or a libtorch without CUDA)",
                 "use --device cpu");
-  const auto count = static_cast<int64_t>(torch::cuda::device_count());
+  const int64_t count = cuda_device_count();
   if (device.has_index() && device.index() >= count)
     throw Error("device " + device.str(),
                 "does not exist: this machine has " + std::to_string(count) + " CUDA device(s)",
@@ -80,7 +107,7 @@ void check_device(const c10::Device& device) {
 }
 
 c10::Device get_best_available_device() {
-  return torch::cuda::is_available() ? c10::Device("cuda") : c10::Device("cpu");
+  return cuda_is_available() ? c10::Device("cuda") : c10::Device("cpu");
 }
 
 }  // namespace tlens

@@ -1,4 +1,5 @@
 #include "tlens/runtime.h"
+#include "tlens/devices.h"
 
 #include <malloc.h>
 #include <sys/mman.h>
@@ -207,8 +208,8 @@ RuntimeInfo runtime_info() {
       break;
     }
   }
-  info.cuda_available = torch::cuda::is_available();
-  info.cuda_device_count = info.cuda_available ? static_cast<int>(torch::cuda::device_count()) : 0;
+  info.cuda_available = cuda_is_available();
+  info.cuda_device_count = cuda_device_count();
   info.threads = at::get_num_threads();
   info.parallel_backend = AT_PARALLEL_OPENMP ? "OpenMP" : (AT_PARALLEL_NATIVE ? "native" : "other");
   return info;

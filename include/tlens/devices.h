@@ -21,6 +21,13 @@ std::string dtype_name(c10::ScalarType dtype);
 // Throws tlens::Error unless dtype is float32, float16 or bfloat16.
 void check_model_dtype(c10::ScalarType dtype);
 
+// Whether a CUDA device can be used. The first call loads libtorch's CUDA part
+// (libtorch_cuda.so, next to libtorch_cpu.so) when an NVIDIA driver (libcuda.so.1) is installed;
+// tlens does not link it, so CPU-only machines never map the CUDA libraries. Call this (or any
+// function below) before torch::cuda::is_available() or making CUDA tensors yourself.
+bool cuda_is_available();
+int cuda_device_count();
+
 c10::Device device_from_string(const std::string& name);
 // Throws tlens::Error unless the device is cpu or an existing CUDA device.
 void check_device(const c10::Device& device);

@@ -105,8 +105,21 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& query_input,
   k = hook_k->forward(k);
   v = hook_v->forward(v);
 
-  // float16 / bfloat16: scores and pattern in float32, as TransformerLens computes them.
+  // Nobody looks at the scores or the pattern: libtorch's fused causal attention computes z
+  // without materializing [batch, head_index, query_pos, key_pos] (and skips the masked half).
+  // float32 only (16-bit models keep TransformerLens's float32 scores, below), no padding mask.
   const auto dtype = v.scalar_type();
+  if (dtype == torch::kFloat32 && !attention_mask && !hook_attn_scores->has_hooks() &&
+      !hook_pattern->has_hooks() && !torch::GradMode::is_enabled()) {
+    // batch head_index query_pos d_head -> batch query_pos head_index d_head
+    auto z = torch::scaled_dot_product_attention(
+                 q.permute({0, 2, 1, 3}), k.permute({0, 2, 1, 3}), v.permute({0, 2, 1, 3}),
+                 /*attn_mask=*/{}, /*dropout_p=*/0.0, /*is_causal=*/true, /*scale=*/1.0 / attn_scale_)
+                 .permute({0, 2, 1, 3});
+    return output(hook_z->forward(z));  // [batch, pos, d_model]
+  }
+
+  // float16 / bfloat16: scores and pattern in float32, as TransformerLens computes them.
   if (dtype != torch::kFloat32 && dtype != torch::kFloat64) {
     q = q.to(torch::kFloat32);  // [batch, pos, head_index, d_head]
     k = k.to(torch::kFloat32);  // [batch, pos, head_index, d_head]
@@ -135,8 +148,12 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& query_input,
   // batch head_index query_pos key_pos, batch key_pos head_index d_head
   //   -> batch query_pos head_index d_head
   auto z = torch::matmul(pattern, v.permute({0, 2, 1, 3})).permute({0, 2, 1, 3});
-  z = hook_z->forward(z);  // [batch, pos, head_index, d_head]
+  return output(hook_z->forward(z));  // [batch, pos, d_model]
+}
 
+torch::Tensor AttentionImpl::output(const torch::Tensor& z) {
+  const int64_t batch = z.size(0), pos = z.size(1);
+  const int64_t H = cfg_.n_heads, dh = cfg_.d_head, d = cfg_.d_model;
   if (cfg_.use_attn_result) {
     // batch pos head_index d_head, head_index d_head d_model -> batch pos head_index d_model
     auto result = hook_result->forward(torch::einsum("bphd,hdm->bphm", {z, W_O}));

@@ -246,7 +246,7 @@ TEST(Cli, InfoWithoutAModelPrintsTheRuntime) {
   ASSERT_EQ(r.code, 0) << r.out;
   auto json = nlohmann::json::parse(r.out);
   EXPECT_EQ(json["runtime"]["libtorch"].get<std::string>().substr(0, 2), "2.");
-  EXPECT_EQ(json["runtime"]["cuda_available"].get<bool>(), torch::cuda::is_available());
+  EXPECT_EQ(json["runtime"]["cuda_available"].get<bool>(), tlens::cuda_is_available());
 }
 
 // --dtype and --device: a wrong one is an error naming the accepted values in every command that
@@ -272,7 +272,7 @@ TEST(Cli, BadDtypeOrDeviceIsRefusedBeforeTheModelLoads) {
     EXPECT_NE(r.code, 0) << command;
     EXPECT_NE(r.out.find("device 'tpu': is not a device; accepted: cpu, cuda, cuda:N"), std::string::npos)
         << command << "\n" << r.out;
-    if (!torch::cuda::is_available()) {
+    if (!tlens::cuda_is_available()) {
       r = tlens_cli(command + " --device cuda");
       EXPECT_NE(r.code, 0) << command;
       EXPECT_NE(r.out.find("device cuda: CUDA is not available"), std::string::npos) << command << "\n" << r.out;

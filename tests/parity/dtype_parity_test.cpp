@@ -132,7 +132,7 @@ TEST(DtypeParity, BadDeviceOrDtypeIsReportedBeforeAnyFileIsRead) {
   });
   EXPECT_NE(message.find("device 'tpu'"), std::string::npos) << message;
   EXPECT_NE(message.find("cpu, cuda, cuda:N"), std::string::npos) << message;
-  if (!torch::cuda::is_available()) {
+  if (!tlens::cuda_is_available()) {
     message = tlens::testing::error_message([&] {
       tlens::HookedTransformer::from_pretrained(missing, tlens::FromPretrainedOptions().device("cuda"));
     });

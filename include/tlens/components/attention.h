@@ -53,6 +53,9 @@ class AttentionImpl : public torch::nn::Module {
   const PackedQKV& packed_qkv();
   // [query_pos, key_pos]: true where key_pos > query_pos (masked), cached per length
   const torch::Tensor& causal_mask(int64_t pos, const torch::Device& device);
+  // z [batch, pos, head_index, d_head] -> [batch, pos, d_model]: W_O (with hook_result when
+  // use_attn_result) and b_O.
+  torch::Tensor output(const torch::Tensor& z);
 
   const HookedTransformerConfig& cfg_;
   double attn_scale_;
