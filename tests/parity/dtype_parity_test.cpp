@@ -132,6 +132,10 @@ TEST(DtypeParity, BadDeviceOrDtypeIsReportedBeforeAnyFileIsRead) {
   });
   EXPECT_NE(message.find("device 'tpu'"), std::string::npos) << message;
   EXPECT_NE(message.find("cpu, cuda, cuda:N"), std::string::npos) << message;
+  message = tlens::testing::error_message([&] {
+    tlens::HookedTransformer::from_pretrained(missing, tlens::FromPretrainedOptions().dtype(torch::kInt8));
+  });
+  EXPECT_NE(message.find("dtype 'int8'"), std::string::npos) << message;
   if (!tlens::cuda_is_available()) {
     message = tlens::testing::error_message([&] {
       tlens::HookedTransformer::from_pretrained(missing, tlens::FromPretrainedOptions().device("cuda"));
