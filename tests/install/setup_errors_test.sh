@@ -2,9 +2,12 @@
 # scripts/setup.sh and the CMake configure stop with one line that says what is missing and how
 # to get it: no python3, no venv module, a torch that cannot be downloaded, a libtorch older
 # than 2.x. Nothing here touches the real .venv or build/.
-#   tests/install/setup_errors_test.sh SOURCE_DIR
+# Also the other way in: a libtorch folder given as -DCMAKE_PREFIX_PATH (the layout of an official
+# libtorch download, here the wheel's torch folder the build used) is found without any Python.
+#   tests/install/setup_errors_test.sh SOURCE_DIR BUILD_DIR
 set -uo pipefail
 src=$(cd "$1" && pwd)
+build=$(cd "$2" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export TLENS_SKIP_APT=1 TLENS_SKIP_BUILD=1 TLENS_VENV="$work/venv"
@@ -46,5 +49,13 @@ elif ! tr '\n' ' ' < "$work/out" | tr -s ' ' | grep -q "libtorch 1.13.1 at $fake
   echo "FAIL libtorch 1.13: $(cat "$work/out")"; failures=$((failures + 1))
 else
   echo "ok   libtorch 1.13: refused"
+fi
+torch_root=$(sed -n 's/^TLENS_TORCH_ROOT:PATH=//p' "$build/CMakeCache.txt")
+if ! cmake -S "$src" -B "$work/build-prefix" -G Ninja -DTLENS_PYTHON=/nonexistent/python \
+    -DCMAKE_PREFIX_PATH="$torch_root" -DTLENS_BUILD_TESTS=OFF >"$work/out" 2>&1 ||
+   ! grep -q "tlens: libtorch 2\.[0-9.]* at $torch_root\$" "$work/out"; then
+  echo "FAIL libtorch via CMAKE_PREFIX_PATH=$torch_root: $(tail -5 "$work/out")"; failures=$((failures + 1))
+else
+  echo "ok   libtorch via CMAKE_PREFIX_PATH: $(grep 'tlens: libtorch' "$work/out")"
 fi
 exit $failures
