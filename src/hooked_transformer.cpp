@@ -108,7 +108,7 @@ std::optional<torch::Tensor> HookedTransformerImpl::resolve_attention_mask(
                   "shape " + c10::str(mask.sizes()) + " differs from the tokens' " +
                       c10::str(tokens.sizes()),
                   "give one 0/1 entry per token");
-    return mask.to(torch::kLong);
+    return mask.to(tokens.device(), torch::kLong);
   }
   // TransformerLens builds a mask only for left padding (the side given to this call, else the
   // model's default); with right padding the trailing pads are attended and counted in the loss.
@@ -135,7 +135,7 @@ ForwardOutput HookedTransformerImpl::forward(const torch::Tensor& input_in,
   if (!options.start_at_layer()) {
     if (input.dim() == 1) input = input.unsqueeze(0);  // [pos] -> [1, pos]
     check_tokens(input);
-    tokens = input.to(torch::kLong);  // [batch, pos]
+    tokens = input.to(device(), torch::kLong);  // [batch, pos], on the model's device
     attention_mask = resolve_attention_mask(tokens, options);
     auto embed_out = hook_embed->forward(embed->forward(tokens));  // [batch, pos, d_model]
     auto pos_embed_out = pos_embed->forward(tokens, attention_mask);  // [batch, pos, d_model]
@@ -149,7 +149,7 @@ ForwardOutput HookedTransformerImpl::forward(const torch::Tensor& input_in,
                   "pass cache[\"resid_pre\", start_at_layer]");
     residual = input;
     if (options.tokens()) tokens = *options.tokens();
-    if (options.attention_mask()) attention_mask = options.attention_mask()->to(torch::kLong);
+    if (options.attention_mask()) attention_mask = options.attention_mask()->to(device(), torch::kLong);
   }
 
   for (int64_t l = start; l < stop; ++l) residual = block(l).forward(residual, attention_mask);
