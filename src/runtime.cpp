@@ -18,7 +18,6 @@
 #include <c10/core/CPUAllocator.h>
 #include <fstream>
 #include <sstream>
-#include <torch/cuda.h>
 #include <torch/torch.h>
 #include <torch/version.h>
 

@@ -49,6 +49,21 @@ fs::path temp_dir() {
   return dir;
 }
 
+// Every command that loads a model, given a model path that does not exist: an option checked
+// "before the model loads" must fail with its own error, not with the missing path's.
+std::vector<std::string> model_loading_commands() {
+  const auto dir = temp_dir();
+  const std::string missing = " --model /nonexistent/dir";
+  return {"info" + missing,
+          "run" + missing + " --tokens 1 --out " + (dir / "t.safetensors").string(),
+          "predict" + missing + " hi",
+          "attention" + missing + " --layer 0 --out " + (dir / "t.html").string() + " hi",
+          "probs" + missing + " --out " + (dir / "t.html").string() + " hi",
+          "demo" + missing + " --out " + (dir / "t_demo").string(),
+          "bench" + missing,
+          "eval" + missing};
+}
+
 }  // namespace
 
 TEST(Cli, InfoPrintsTheConfigAndCounts) {
@@ -252,18 +267,7 @@ TEST(Cli, InfoWithoutAModelPrintsTheRuntime) {
 // --dtype and --device: a wrong one is an error naming the accepted values in every command that
 // loads a model, before the model is looked for (the path given does not exist).
 TEST(Cli, BadDtypeOrDeviceIsRefusedBeforeTheModelLoads) {
-  const auto dir = temp_dir();
-  const std::string missing = " --model /nonexistent/dir";
-  const std::vector<std::string> commands = {
-      "info" + missing,
-      "run" + missing + " --tokens 1 --out " + (dir / "t.safetensors").string(),
-      "predict" + missing + " hi",
-      "attention" + missing + " --layer 0 --out " + (dir / "t.html").string() + " hi",
-      "probs" + missing + " --out " + (dir / "t.html").string() + " hi",
-      "demo" + missing + " --out " + (dir / "t_demo").string(),
-      "bench" + missing,
-      "eval" + missing};
-  for (const auto& command : commands) {
+  for (const auto& command : model_loading_commands()) {
     auto r = tlens_cli(command + " --dtype int8");
     EXPECT_NE(r.code, 0) << command;
     EXPECT_NE(r.out.find("dtype 'int8': is not a model dtype; accepted: float32 (fp32), float16 (fp16), bfloat16 (bf16)"),
@@ -292,19 +296,10 @@ TEST(Cli, DtypeBFloat16LoadsOnTheDeviceAsked) {
 // loads (--threads 100000 was accepted and spent minutes creating threads).
 TEST(Cli, ThreadsOutOfRangeIsRefusedByEveryCommand) {
   const int most = 4 * tlens::hardware_threads();
-  const auto dir = temp_dir();
-  const std::string missing = " --model /nonexistent/dir";
-  const std::vector<std::string> commands = {
-      "info" + missing,
-      "run" + missing + " --tokens 1 --out " + (dir / "t.safetensors").string(),
-      "tokenize" + missing + " hi",
-      "predict" + missing + " hi",
-      "attention" + missing + " --layer 0 --out " + (dir / "t.html").string() + " hi",
-      "probs" + missing + " --out " + (dir / "t.html").string() + " hi",
-      "demo" + missing + " --out " + (dir / "t_demo").string(),
-      "bench" + missing,
-      "train --out " + (dir / "t_train").string() + " --corpus /nonexistent/corpus.txt",
-      "eval" + missing};
+  std::vector<std::string> commands = model_loading_commands();  // [1] run, [3] attention
+  commands.push_back("tokenize --model /nonexistent/dir hi");
+  commands.push_back("train --out " + (temp_dir() / "t_train").string() +
+                     " --corpus /nonexistent/corpus.txt");
   auto expect_refused = [&](const std::string& command, const std::string& threads) {
     auto r = tlens_cli(command + " --threads " + threads);
     EXPECT_NE(r.code, 0) << command << "\n" << r.out;
@@ -314,7 +309,7 @@ TEST(Cli, ThreadsOutOfRangeIsRefusedByEveryCommand) {
   for (const auto& command : commands) expect_refused(command, "100000");
   for (const auto& threads : std::vector<std::string>{"0", "-1", std::to_string(most + 1)}) {
     expect_refused(commands[1], threads);  // run
-    expect_refused(commands[4], threads);  // attention
+    expect_refused(commands[3], threads);  // attention
   }
   auto r = tlens_cli("info --model " + kModel + " --threads " + std::to_string(most));
   EXPECT_EQ(r.code, 0) << r.out;
