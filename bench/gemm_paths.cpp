@@ -1,11 +1,12 @@
 // The GEMM paths libtorch offers tlens on this machine, on gpt2-small's shapes: the BLAS behind
 // torch::mm (Debian's libtorch: the system libblas.so.3, OpenBLAS after scripts/setup.sh), on W
-// row-major ("blas") and in linear.h's weight layout ("blas W^T", how tlens stores its weights),
+// row-major ("blas", TransformerLens's layout, how tlens's parameters are stored) and transposed
+// in memory ("blas W^T", nn.Linear's layout, the one backend::linear derives for short inputs),
 // against oneDNN's fp32 torch::mkldnn_linear, with the input already in oneDNN's layout ("dnnl")
 // and converted on every call ("dnnl+conv", what a forward would pay), and tlens's own small-M
-// kernels (tlens::linear forced on at every M here; the engine uses them for 2..24 rows): the
-// packing one on row-major W ("tlens") and the dot-product one on the weight layout
-// ("tlens W^T"). Each call reads a different copy of W, so weights come from memory as in a
+// kernels (backend::linear forced on at every M here; the engine uses them for 2..48 rows): the
+// packing one on row-major W ("tlens", derived copies off) and the dot-product one on the
+// transposed layout ("tlens W^T", what the forward runs on its derived copy). Each call reads a different copy of W, so weights come from memory as in a
 // forward. M = 19 is the seed's prompt, M = 1024 a full context; THREADS defaults to 2, M to all.
 //
 //   cmake --build build --target gemm_paths && OMP_WAIT_POLICY=PASSIVE build/gemm_paths [THREADS [M]]
@@ -18,7 +19,9 @@
 
 #include <torch/torch.h>
 
-#include "tlens/linear.h"
+#include "backend/cpu/small_gemm.h"
+#include "backend/derived.h"
+#include "backend/linear.h"
 #include "tlens/runtime.h"
 
 namespace {
@@ -38,6 +41,8 @@ int main(int argc, char** argv) {
   tlens::configure_runtime(argc > 1 ? std::atoi(argv[1]) : 2);
   torch::NoGradGuard no_grad;
   torch::manual_seed(0);
+  // "tlens" times the kernel on row-major W itself, not on a derived transposed copy.
+  tlens::backend::set_derived_weights_enabled(false);
   std::printf("threads %d; GFLOP/s (higher is better), max |dnnl - blas|\n", torch::get_num_threads());
   // [K, N] of W_QKV, W_in, W_out and W_U.
   const std::vector<std::pair<int64_t, int64_t>> shapes = {{768, 2304}, {768, 3072}, {3072, 768}, {768, 50257}};
@@ -66,13 +71,13 @@ int main(int argc, char** argv) {
       const double dnnl = milliseconds([&] { torch::mkldnn_linear(x_dnnl, W_dnnl, {}); });
       const double dnnl_conv = milliseconds([&] { torch::mkldnn_linear(x.to_mkldnn(), W_dnnl, {}).to_dense(); });
       auto b = torch::zeros({N});                   // [N]
-      tlens::set_small_gemm_max_rows(M);
-      const double own = milliseconds([&] { tlens::linear(x, next(Ws), b); });
-      const double own_t = milliseconds([&] { tlens::linear(x, next(Wts), b); });
+      tlens::backend::cpu::set_small_gemm_max_rows(M);
+      const double own = milliseconds([&] { tlens::backend::linear(x, next(Ws), b); });
+      const double own_t = milliseconds([&] { tlens::backend::linear(x, next(Wts), b); });
       auto expected = torch::mm(x, Ws[0]);          // [M, N]
       const double diff = (torch::mkldnn_linear(x_dnnl, W_dnnl, {}).to_dense() - expected).abs().max().item<double>();
-      const double own_diff = std::max((tlens::linear(x, Ws[0], b) - expected).abs().max().item<double>(),
-                                       (tlens::linear(x, Wts[0], b) - expected).abs().max().item<double>());
+      const double own_diff = std::max((tlens::backend::linear(x, Ws[0], b) - expected).abs().max().item<double>(),
+                                       (tlens::backend::linear(x, Wts[0], b) - expected).abs().max().item<double>());
       std::printf("M %4ld K %4ld N %5ld: blas %6.1f | blas W^T %6.1f | dnnl %6.1f | dnnl+conv %6.1f | tlens %6.1f | tlens W^T %6.1f  (diff %.1e, tlens %.1e)\n",
                   static_cast<long>(M), static_cast<long>(K), static_cast<long>(N), gflop / blas * 1e3,
                   gflop / blas_t * 1e3, gflop / dnnl * 1e3, gflop / dnnl_conv * 1e3, gflop / own * 1e3,

@@ -6,7 +6,8 @@
 #include <torch/torch.h>
 
 #include "tlens/error.h"
-#include "tlens/loading/hf_gpt2.h"
+#include "tlens/loading/key_check.h"
+#include "tlens/loading/pretrained.h"
 #include "tlens/loading/model_resolver.h"
 #include "tlens/loading/weight_processing.h"
 #include "tlens/runtime.h"
@@ -378,38 +379,19 @@ StateDict HookedTransformerImpl::state_dict() const {
 
 void HookedTransformerImpl::load_state_dict(const StateDict& sd, bool assign) {
   auto params = named_parameters();
-  std::vector<std::string> missing, unexpected, wrong_shape;
-  for (const auto& item : params) {
-    auto it = sd.find(item.key());
-    if (it == sd.end()) {
-      missing.push_back(item.key());
-    } else if (it->second.sizes() != item.value().sizes()) {
-      wrong_shape.push_back(item.key() + " is " + c10::str(it->second.sizes()) + ", expected " +
-                            c10::str(item.value().sizes()));
-    }
-  }
-  for (const auto& [key, value] : sd)
-    if (!params.contains(key)) unexpected.push_back(key);
-  if (!missing.empty() || !unexpected.empty() || !wrong_shape.empty()) {
-    std::ostringstream problem;
-    problem << "does not fit this model";
-    auto list = [&](const char* what, const std::vector<std::string>& keys) {
-      if (keys.empty()) return;
-      problem << "\n  " << what << " (" << keys.size() << "):";
-      for (size_t i = 0; i < keys.size() && i < 12; ++i) problem << " " << keys[i];
-      if (keys.size() > 12) problem << " ...";
-    };
-    list("missing keys", missing);
-    list("unexpected keys", unexpected);
-    list("wrong shapes", wrong_shape);
-    throw Error("state dict", problem.str(),
+  std::vector<loading::ExpectedKey> expected;
+  for (const auto& item : params) expected.push_back({item.key(), item.value().sizes().vec()});
+  std::vector<std::pair<std::string, std::vector<int64_t>>> present;
+  for (const auto& [key, value] : sd) present.emplace_back(key, value.sizes().vec());
+  const auto mismatch = loading::compare_keys(expected, present);
+  if (!mismatch.empty())
+    throw Error("state dict", "does not fit this model" + mismatch.describe(),
                 "processed weights (fold_ln) need normalization_type LNPre, unprocessed ones LN");
-  }
   torch::NoGradGuard no_grad;
   for (auto& item : params) {
     const auto& value = sd.at(item.key());
-    // Take the tensor's storage when it is laid out as the parameter is (contiguous, or linear.h's
-    // weight layout): no second copy of the weights.
+    // Take the tensor's storage when it is laid out as the parameter is (contiguous): no second
+    // copy of the weights.
     const bool same_layout = value.strides() == item.value().strides() &&
                              value.is_non_overlapping_and_dense();
     if (assign && same_layout && value.scalar_type() == item.value().scalar_type()) {
@@ -499,7 +481,7 @@ HookedTransformer HookedTransformer::from_pretrained(const std::string& name_or_
                                                 : get_best_available_device();
   const torch::Dtype dtype = dtype_from_string(options.dtype());
   const std::string dir = loading::resolve_model(name_or_path);
-  HookedTransformerConfig cfg = loading::read_hf_gpt2_config(dir);
+  HookedTransformerConfig cfg = loading::read_pretrained_config(dir);
   std::string official = loading::official_model_name(name_or_path);
   if (!official.empty()) cfg.model_name = cfg.tokenizer_name = official;
   if (options.n_ctx()) {
@@ -508,7 +490,7 @@ HookedTransformer HookedTransformer::from_pretrained(const std::string& name_or_
                   "is larger than the checkpoint's " + std::to_string(cfg.n_ctx), "");
     cfg.n_ctx = *options.n_ctx();
   }
-  auto state_dict = loading::load_hf_gpt2_weights(dir, cfg);
+  auto state_dict = loading::load_pretrained_weights(dir, cfg);
   if (options.first_n_layers()) {
     const int64_t n = *options.first_n_layers();
     if (n < 0 || n > cfg.n_layers)

@@ -1,4 +1,6 @@
 #include "tlens/runtime.h"
+
+#include "backend/derived.h"
 #include "tlens/devices.h"
 
 #include <malloc.h>
@@ -142,7 +144,10 @@ class CachingCpuAllocator final : public c10::Allocator {
 
 }  // namespace
 
-void release_cached_memory() { CachingCpuAllocator::release_cached(); }
+void release_cached_memory() {
+  backend::release_unused_derived();  // copies of weights that are gone: their memory first
+  CachingCpuAllocator::release_cached();
+}
 
 int hardware_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
 

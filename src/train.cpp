@@ -19,7 +19,8 @@
 #include <torch/torch.h>
 
 #include "tlens/error.h"
-#include "tlens/loading/hf_gpt2_writer.h"
+#include "tlens/loading/pretrained.h"
+#include "tlens/tokenizer/truncated_vocab.h"
 #include "tlens/loading/output_file.h"
 #include "tlens/tokenizer/bpe.h"
 #include "tlens/utils.h"
@@ -314,7 +315,11 @@ void Trainer::save(const std::string& dir, const std::map<std::string, std::stri
   const fs::path staging = target.string() + ".tmp-" + std::to_string(::getpid());
   fs::remove_all(staging);
   fs::create_directories(target.parent_path());
-  loading::write_hf_gpt2_checkpoint(staging.string(), model_->state_dict(), model_->cfg);
+  // The Trainer trains GPT-2's architecture (its tied unembedding): a config built by hand,
+  // with no original_architecture, is written as one.
+  HookedTransformerConfig cfg = model_->cfg;
+  if (cfg.original_architecture.empty()) cfg.original_architecture = "GPT2LMHeadModel";
+  loading::write_pretrained(staging.string(), model_->state_dict(), cfg);
   torch::save(*optimizer_, (staging / "optimizer.pt").string());
   nlohmann::json state = extra_state;
   state["step"] = step_;
@@ -524,7 +529,7 @@ TrainSummary train_model(const TrainRun& run_in) {
       throw Error("GPT-2 vocabulary", "not found (encoder.json + vocab.bpe)",
                   "run scripts/setup.sh, or set TLENS_ASSETS to a folder holding gpt2/");
     const fs::path scratch = fs::temp_directory_path() / ("tlens-vocab-" + std::to_string(::getpid()));
-    loading::write_truncated_gpt2_vocab(*vocab_dir, run.vocab_merges, scratch.string());
+    write_truncated_gpt2_vocab(*vocab_dir, run.vocab_merges, scratch.string());
     for (const char* name : {"vocab.json", "merges.txt"})
       extra_files[name] = read_file((scratch / name).string(), "the vocabulary");
     fs::remove_all(scratch);

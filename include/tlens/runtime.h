@@ -30,8 +30,9 @@ struct RuntimeInfo {
 RuntimeInfo runtime_info();
 
 void configure_runtime(int threads = 0);
-// Gives the buffers the allocator keeps for reuse back to the system (from_pretrained calls it
-// after loading, whose temporaries would otherwise stay resident).
+// Gives the buffers the allocator keeps for reuse back to the system, and drops the backend's
+// faster copies of weights that no longer exist (from_pretrained calls it after loading, whose
+// temporaries would otherwise stay resident).
 void release_cached_memory();
 int hardware_threads();
 

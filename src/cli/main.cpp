@@ -17,7 +17,7 @@
 #include "tlens/cli/options.h"
 #include "tlens/error.h"
 #include "tlens/hooked_transformer.h"
-#include "tlens/loading/hf_gpt2.h"
+#include "tlens/loading/pretrained.h"
 #include "tlens/loading/model_resolver.h"
 #include "tlens/loading/output_file.h"
 #include "tlens/loading/torch_io.h"

@@ -5,7 +5,7 @@
 #include <torch/torch.h>
 
 #include "tlens/error.h"
-#include "tlens/linear.h"
+#include "backend/linear.h"
 
 namespace tlens {
 
@@ -26,9 +26,9 @@ torch::Tensor apply_act_fn(const std::string& act_fn, const torch::Tensor& x) {
 }
 
 MLPImpl::MLPImpl(const HookedTransformerConfig& cfg) : act_fn_(cfg.act_fn) {
-  W_in = register_parameter("W_in", empty_weight(cfg.d_model, cfg.d_mlp));  // [d_model, d_mlp]
+  W_in = register_parameter("W_in", torch::empty({cfg.d_model, cfg.d_mlp}));  // [d_model, d_mlp]
   b_in = register_parameter("b_in", torch::zeros({cfg.d_mlp}));
-  W_out = register_parameter("W_out", empty_weight(cfg.d_mlp, cfg.d_model));  // [d_mlp, d_model]
+  W_out = register_parameter("W_out", torch::empty({cfg.d_mlp, cfg.d_model}));  // [d_mlp, d_model]
   b_out = register_parameter("b_out", torch::zeros({cfg.d_model}));
   hook_pre = register_module("hook_pre", std::make_shared<HookPoint>());
   hook_post = register_module("hook_post", std::make_shared<HookPoint>());
@@ -37,10 +37,10 @@ MLPImpl::MLPImpl(const HookedTransformerConfig& cfg) : act_fn_(cfg.act_fn) {
 torch::Tensor MLPImpl::forward(const torch::Tensor& x) {
   const int64_t batch = x.size(0), pos = x.size(1), d_model = x.size(2);
   // [batch * pos, d_mlp]
-  auto pre = linear(x.reshape({batch * pos, d_model}), W_in, b_in);
+  auto pre = backend::linear(x.reshape({batch * pos, d_model}), W_in, b_in);
   pre = hook_pre->forward(pre.view({batch, pos, -1}));     // [batch, pos, d_mlp]
   auto post = hook_post->forward(apply_act_fn(act_fn_, pre));  // [batch, pos, d_mlp]
-  auto out = linear(post.reshape({batch * pos, -1}), W_out, b_out);
+  auto out = backend::linear(post.reshape({batch * pos, -1}), W_out, b_out);
   return out.view({batch, pos, d_model});  // [batch, pos, d_model]
 }
 

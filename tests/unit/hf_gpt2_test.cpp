@@ -1,4 +1,4 @@
-// loading/hf_gpt2.h: Hugging Face GPT-2 checkpoints -> TransformerLens config and state dict,
+// loading/pretrained.h and architectures/gpt2.cpp: Hugging Face GPT-2 checkpoints -> TransformerLens config and state dict,
 // on the committed tiny fixtures, and clear errors for broken checkpoint folders.
 #include <unistd.h>
 
@@ -18,7 +18,8 @@
 #include "test_paths.h"
 #include "tlens/error.h"
 #include "tlens/hooked_transformer.h"
-#include "tlens/loading/hf_gpt2.h"
+#include "tlens/loading/hf_gpt2_config.h"
+#include "tlens/loading/pretrained.h"
 #include "tlens/loading/safetensors.h"
 #include "tlens/loading/torch_io.h"
 
@@ -54,7 +55,7 @@ TEST(HfGpt2Config, FromConfigJson) {
 TEST(HfGpt2Weights, ConvertsConv1DIntoTransformerLensShapes) {
   torch::NoGradGuard no_grad;
   auto cfg = tlens::loading::read_hf_gpt2_config(fixture("b"));  // 2 layers, d_model 48, 3 heads
-  auto sd = tlens::loading::load_hf_gpt2_weights(fixture("b"), cfg);
+  auto sd = tlens::loading::load_pretrained_weights(fixture("b"), cfg);
   EXPECT_EQ(shape(sd.at("embed.W_E")), (std::vector<int64_t>{211, 48}));
   EXPECT_EQ(shape(sd.at("pos_embed.W_pos")), (std::vector<int64_t>{24, 48}));
   EXPECT_EQ(shape(sd.at("blocks.1.attn.W_Q")), (std::vector<int64_t>{3, 48, 16}));
@@ -82,7 +83,7 @@ TEST(HfGpt2Weights, WithAndWithoutTransformerPrefix) {
   EXPECT_TRUE(file_b.contains("wte.weight"));
   for (const char* name : {"a", "b"}) {
     auto cfg = tlens::loading::read_hf_gpt2_config(fixture(name));
-    EXPECT_NO_THROW(tlens::loading::load_hf_gpt2_weights(fixture(name), cfg)) << name;
+    EXPECT_NO_THROW(tlens::loading::load_pretrained_weights(fixture(name), cfg)) << name;
   }
 }
 

@@ -9,7 +9,6 @@
 #include "test_paths.h"
 #include "tlens/error.h"
 #include "tlens/hooked_transformer.h"
-#include "tlens/linear.h"
 #include "tlens/tokenizer/bpe.h"
 #include "../test_helpers.h"
 
@@ -178,35 +177,35 @@ TEST(HookedTransformer, StateDictRoundTripAndErrors) {
       << message;
 }
 
-// W_in, W_out, W_O and W_U are stored transposed (linear.h's weight layout) from construction and
-// after from_pretrained's loading and processing, and a row-major state dict loads into them as
-// the same values.
-TEST(HookedTransformer, ReadersAndWritersOfTheResidualStreamAreInWeightLayout) {
-  auto in_layout = [](const tlens::HookedTransformer& model) {
-    for (int64_t l = 0; l < model->cfg.n_layers; ++l) {
-      auto& block = *model->blocks->ptr<tlens::TransformerBlockImpl>(l);
-      // [head_index * d_head, d_model], a view (no copy) in weight layout
-      auto W_O = block.attn->W_O.reshape({-1, block.attn->W_O.size(2)});
-      if (!tlens::in_weight_layout(block.mlp->W_in) || !tlens::in_weight_layout(block.mlp->W_out) ||
-          !tlens::in_weight_layout(W_O) || W_O.data_ptr() != block.attn->W_O.data_ptr())
-        return false;
-    }
-    return tlens::in_weight_layout(model->unembed->W_U);
+// Every parameter is a contiguous tensor in TransformerLens's shape (W_in [d_model, d_mlp], W_O
+// [head_index, d_head, d_model], W_U [d_model, d_vocab]; `.view()` works on each) from
+// construction, after from_pretrained's loading and processing, after a forward (the backend's
+// faster layouts are its own copies) and after load_state_dict.
+TEST(HookedTransformer, ParametersAreContiguousInTransformerLensLayout) {
+  auto all_contiguous = [](const tlens::HookedTransformer& model) {
+    for (const auto& [name, value] : model->state_dict())
+      if (!value.is_contiguous()) return name;
+    return std::string("all contiguous");
   };
   auto model = tiny_model();
-  EXPECT_TRUE(in_layout(model));
+  auto tokens = torch::tensor({{1, 2, 3, 4}});
+  EXPECT_EQ(all_contiguous(model), "all contiguous");
+  auto& block = *model->blocks->ptr<tlens::TransformerBlockImpl>(0);
+  EXPECT_EQ(block.mlp->W_in.sizes(), (std::vector<int64_t>{model->cfg.d_model, model->cfg.d_mlp}));
+  EXPECT_EQ(block.mlp->W_in.view(-1).numel(), model->cfg.d_model * model->cfg.d_mlp);
   auto loaded = tlens::HookedTransformer::from_pretrained(
       std::string(TLENS_FIXTURES) + "/gpt2_tiny_b", tlens::FromPretrainedOptions().verbose(false));
-  EXPECT_TRUE(in_layout(loaded));
+  EXPECT_EQ(all_contiguous(loaded), "all contiguous");
+  {
+    torch::NoGradGuard no_grad;
+    loaded->forward(torch::tensor({{1, 2, 3, 4, 5}}));  // short: the derived layouts are made
+  }
+  EXPECT_EQ(all_contiguous(loaded), "all contiguous");
 
   torch::NoGradGuard no_grad;
-  tlens::StateDict row_major;
-  for (const auto& [key, value] : model->state_dict()) row_major[key] = value.contiguous();
-  ASSERT_TRUE(row_major.at("blocks.0.mlp.W_in").is_contiguous());
   tlens::HookedTransformer copy(tiny_config());
-  copy->load_state_dict(row_major, /*assign=*/true);
-  EXPECT_TRUE(in_layout(copy));
-  auto tokens = torch::tensor({{1, 2, 3, 4}});
+  copy->load_state_dict(model->state_dict(), /*assign=*/true);
+  EXPECT_EQ(all_contiguous(copy), "all contiguous");
   EXPECT_TRUE(torch::equal(copy->forward(tokens), model->forward(tokens)));
 }
 

@@ -1,4 +1,4 @@
-// train.h and loading/hf_gpt2_writer.h: a tiny run lowers the loss; a checkpoint reloads to
+// train.h and loading/pretrained.h's writer: a tiny run lowers the loss; a checkpoint reloads to
 // bit-identical logits; an interrupted run keeps its last checkpoint and resumes to exactly the
 // run it would have been; bad input gives clear errors.
 #include <sys/stat.h>
@@ -17,7 +17,8 @@
 
 #include "tlens/error.h"
 #include "tlens/hooked_transformer.h"
-#include "tlens/loading/hf_gpt2_writer.h"
+#include "tlens/loading/pretrained.h"
+#include "tlens/tokenizer/truncated_vocab.h"
 #include "tlens/loading/safetensors.h"
 #include "tlens/tokenizer/bpe.h"
 #include "tlens/train.h"
@@ -273,7 +274,7 @@ TEST_F(TrainTest, BadInputGivesClearErrors) {
 TEST_F(TrainTest, TruncatedVocabularyIsAValidBpe) {
   auto vocab_dir = tlens::find_gpt2_vocab_dir();
   ASSERT_TRUE(vocab_dir) << "GPT-2's vocabulary is missing; run scripts/setup.sh";
-  tlens::loading::write_truncated_gpt2_vocab(*vocab_dir, 100, dir_.string());
+  tlens::write_truncated_gpt2_vocab(*vocab_dir, 100, dir_.string());
   auto tokenizer = tlens::Tokenizer::from_directory(dir_.string());
   EXPECT_EQ(tokenizer.vocab_size(), 357);
   EXPECT_EQ(tokenizer.bos_token_id(), 356);
@@ -284,7 +285,7 @@ TEST_F(TrainTest, TruncatedVocabularyIsAValidBpe) {
   for (auto id : ids) EXPECT_LT(id, 356);
   for (auto id : ids) EXPECT_EQ(tokenizer.id_to_token(id), full.id_to_token(id));  // same ids
   EXPECT_EQ(tokenizer.decode(ids), text);
-  EXPECT_THROW(tlens::loading::write_truncated_gpt2_vocab(*vocab_dir, 60000, dir_.string()), tlens::Error);
+  EXPECT_THROW(tlens::write_truncated_gpt2_vocab(*vocab_dir, 60000, dir_.string()), tlens::Error);
 }
 
 TEST_F(TrainTest, WriterRefusesAnUntiedUnembedding) {
@@ -296,17 +297,31 @@ TEST_F(TrainTest, WriterRefusesAnUntiedUnembedding) {
   cfg.d_mlp = 16;
   cfg.n_ctx = 8;
   cfg.d_vocab = 20;
+  cfg.original_architecture = "GPT2LMHeadModel";
   tlens::HookedTransformer model(cfg);
   for (auto& p : model->parameters()) {
     torch::NoGradGuard no_grad;
     p.normal_();
   }
-  EXPECT_THROW(tlens::loading::write_hf_gpt2_checkpoint((dir_ / "x").string(), model->state_dict(), model->cfg),
-               tlens::Error);
+  auto error = [&](const tlens::HookedTransformerConfig& config) {
+    try {
+      tlens::loading::write_pretrained((dir_ / "x").string(), model->state_dict(), config);
+    } catch (const tlens::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("(written)");
+  };
+  std::string message = error(model->cfg);
+  EXPECT_NE(message.find("is not embed.W_E transposed"), std::string::npos) << message;
   cfg.attn_only = true;
   cfg.d_mlp = -1;
   cfg.finalize();
-  EXPECT_THROW(tlens::loading::hf_gpt2_config_json(cfg), tlens::Error);
+  message = error(cfg);
+  EXPECT_NE(message.find("is attention-only"), std::string::npos) << message;
+  cfg.original_architecture = "LlamaForCausalLM";
+  message = error(cfg);
+  EXPECT_NE(message.find("original_architecture 'LlamaForCausalLM'; tlens writes GPT2LMHeadModel"),
+            std::string::npos) << message;
 }
 
 TEST(SplitHeldout, EveryKthBlockOfLinesIsHeldOut) {

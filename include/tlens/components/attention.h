@@ -9,8 +9,6 @@
 #pragma once
 
 #include <optional>
-#include <utility>
-#include <vector>
 
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
@@ -40,17 +38,6 @@ class AttentionImpl : public torch::nn::Module {
       hook_result;
 
  private:
-  // input [batch, pos, d_model] or [batch, pos, head_index, d_model] -> [batch, pos, head_index,
-  // d_head]
-  torch::Tensor project(const torch::Tensor& input, const torch::Tensor& W, const torch::Tensor& b);
-
-  // W_Q | W_K | W_V as one [d_model, 3 * head_index * d_head] matrix (and its bias), so inference
-  // runs one matmul for q, k and v. Rebuilt when a weight changes (its storage or version).
-  struct PackedQKV {
-    torch::Tensor W, b;
-    std::vector<std::pair<const void*, uint32_t>> source;  // (data_ptr, _version) per weight
-  };
-  const PackedQKV& packed_qkv();
   // [query_pos, key_pos]: true where key_pos > query_pos (masked), cached per length
   const torch::Tensor& causal_mask(int64_t pos, const torch::Device& device);
   // z [batch, pos, head_index, d_head] -> [batch, pos, d_model]: W_O (with hook_result when
@@ -59,7 +46,6 @@ class AttentionImpl : public torch::nn::Module {
 
   const HookedTransformerConfig& cfg_;
   double attn_scale_;
-  PackedQKV packed_;
   torch::Tensor causal_mask_;
 };
 TORCH_MODULE(Attention);

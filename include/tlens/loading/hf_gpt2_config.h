@@ -1,5 +1,6 @@
 // hf_gpt2_config: a Hugging Face GPT-2 config.json -> HookedTransformerConfig (no libtorch here,
-// so the fuzzer in fuzz/ can build it without libtorch; loading/hf_gpt2.h has the weights).
+// so the fuzzer in fuzz/ can build it without libtorch): the config half of GPT-2's converter
+// (src/loading/architectures/gpt2.cpp, loading/architecture.h).
 //
 //   auto cfg = tlens::loading::read_hf_gpt2_config("path/to/gpt2");   // reads config.json
 #pragma once
@@ -9,6 +10,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "tlens/config.h"
+#include "tlens/loading/config_json.h"  // read_config_json
 
 namespace tlens::loading {
 
@@ -18,8 +20,4 @@ namespace tlens::loading {
 HookedTransformerConfig hf_gpt2_config(const nlohmann::json& config, const std::string& model_name,
                                        const std::string& context);
 HookedTransformerConfig read_hf_gpt2_config(const std::string& dir);
-// config.json of a checkpoint folder, parsed; a tlens::Error naming the file when it cannot be
-// read or is not JSON.
-nlohmann::json read_config_json(const std::string& dir);
-
 }  // namespace tlens::loading

@@ -8,6 +8,7 @@
 
 #include "json_field.h"
 #include "tlens/error.h"
+#include "tlens/loading/config_json.h"
 
 namespace fs = std::filesystem;
 
@@ -75,21 +76,6 @@ HookedTransformerConfig hf_gpt2_config(const nlohmann::json& config, const std::
   cfg.init_weights = false;
   cfg.finalize();
   return cfg;
-}
-
-nlohmann::json read_config_json(const std::string& dir) {
-  const std::string path = (fs::path(dir) / "config.json").string();
-  std::ifstream in(path);
-  if (!in)
-    throw Error(path, "cannot be opened",
-                "a Hugging Face checkpoint folder holds config.json and model.safetensors");
-  nlohmann::json config;
-  try {
-    in >> config;
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(path, std::string("is not valid JSON: ") + e.what(), "the file is corrupt; fetch it again");
-  }
-  return config;
 }
 
 HookedTransformerConfig read_hf_gpt2_config(const std::string& dir) {

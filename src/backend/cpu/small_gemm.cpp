@@ -1,4 +1,4 @@
-#include "tlens/linear.h"
+#include "backend/cpu/small_gemm.h"
 
 #include <algorithm>
 #include <atomic>
@@ -7,7 +7,7 @@
 #include <vector>
 
 #include <ATen/Parallel.h>
-#include <torch/torch.h>
+#include <c10/util/Exception.h>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
@@ -15,7 +15,7 @@
 #define TLENS_AVX2 __attribute__((target("avx2,fma")))
 #endif
 
-namespace tlens {
+namespace tlens::backend::cpu {
 
 namespace {
 
@@ -23,6 +23,10 @@ namespace {
 constexpr int kRows = 6;
 // Columns of C per micro-kernel call: two ymm registers of 8 floats.
 constexpr int kCols = 16;
+// The dot-product kernel's tile (W given as its transpose, below): rows of A (inputs) and of Bt
+// (outputs).
+constexpr int kNtRows = 3;
+constexpr int kNtCols = 4;
 // B is copied ("packed") a block of kBlockK rows x kBlockN columns at a time into 16-column
 // panels, each contiguous. Read in place, one 64-byte line per row at a row stride of d_out floats,
 // a panel maps onto a handful of cache sets (d_out = 3072: every row in the same L1 set) and is
@@ -149,7 +153,7 @@ TLENS_AVX2 void pack_block(int64_t kc, int64_t cols, const float* B, int64_t ldb
 }
 
 // --- W stored transposed: Bt [d_out, d_in], each output's weights contiguous (nn.Linear's layout,
-// and how tlens stores W_in, W_out, W_O, W_U and the packed W_QKV; see linear.h) ---
+// the layout backend::linear derives for short inputs and the packed W_QKV is built in) ---
 //
 // C[m, n] = sum_k A[m, k] Bt[n, k]: dot products along contiguous rows, so W streams from memory
 // in order, four rows at a time, with no packing. Each tile is 3 rows of A x 4 rows of Bt: 12
@@ -157,9 +161,6 @@ TLENS_AVX2 void pack_block(int64_t kc, int64_t cols, const float* B, int64_t ldb
 // four Bt rows, the others find them in L1 and meanwhile prefetch the next four: memory and FMAs
 // overlap (bench/gemm_paths.cpp at 19 rows: 61-88 GFLOP/s without the prefetch, 91-137 with it).
 
-// Rows of A (inputs) and of Bt (outputs) per tile.
-constexpr int kNtRows = 3;
-constexpr int kNtCols = 4;
 // K is taken in blocks of kNtBlockK so that four rows of Bt (16 KiB) stay in L1 while every row
 // tile of A runs over them.
 constexpr int64_t kNtBlockK = 1024;
@@ -260,21 +261,6 @@ bool cpu_has_avx2_fma() {
 
 }  // namespace
 
-torch::Tensor empty_weight(int64_t d_in, int64_t d_out) {
-  return torch::empty({d_out, d_in}).t();  // [d_in, d_out], stored as [d_out, d_in]
-}
-
-bool in_weight_layout(const torch::Tensor& W) {
-  // (A dimension of size 1 has any stride.)
-  return W.dim() == 2 && (W.size(0) == 1 || W.stride(0) == 1) &&
-         (W.size(1) == 1 || W.stride(1) == W.size(0));
-}
-
-torch::Tensor to_weight_layout(const torch::Tensor& W) {
-  if (in_weight_layout(W)) return W;
-  return W.t().contiguous().t();  // [d_in, d_out], stored as [d_out, d_in]
-}
-
 int64_t small_gemm_max_rows() { return max_rows().load(); }
 void set_small_gemm_max_rows(int64_t rows) { max_rows().store(std::max<int64_t>(0, rows)); }
 
@@ -352,47 +338,34 @@ void small_gemm_nt(int64_t M, int64_t K, int64_t n_begin, int64_t n_end, const f
 #endif
 }
 
-torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& W, const torch::Tensor& b) {
-  const bool shapes = x.dim() == 2 && W.dim() == 2 && b.dim() == 1 && W.size(0) == x.size(1) &&
-                      b.size(0) == W.size(1);
-  if (!shapes) return torch::addmm(b, x, W);  // libtorch's own shape error (or broadcast)
-  const int64_t M = x.size(0), K = x.size(1), N = W.size(1);
-  const bool autograd = torch::GradMode::is_enabled() &&
-                        (x.requires_grad() || W.requires_grad() || b.requires_grad());
-  // One row is a matrix-vector product, which BLAS's gemv streams faster.
-  const bool fits = M >= 2 && M <= small_gemm_max_rows() && K > 0 && N > 0 &&
-                    small_gemm_available() && !autograd && x.scalar_type() == torch::kFloat &&
-                    W.scalar_type() == torch::kFloat && b.scalar_type() == torch::kFloat &&
-                    x.device().is_cpu() && W.device().is_cpu() && b.device().is_cpu() &&
-                    x.stride(1) == 1 && b.stride(0) == 1;
-  // W [d_in, d_out] as the transpose of a row-major [d_out, d_in] (tlens's own weights), or
-  // row-major itself (a weight from elsewhere).
-  const bool transposed = W.stride(0) == 1 || K == 1;
-  const bool row_major = W.stride(1) == 1 || N == 1;
-  if (!fits || !(transposed || row_major)) return torch::addmm(b, x, W);  // [rows, d_out]
-  auto out = torch::empty({M, N}, x.options());  // [rows, d_out]
-  const float* A = x.data_ptr<float>();
-  const float* B = W.data_ptr<float>();
-  const float* bias = b.data_ptr<float>();
-  float* C = out.data_ptr<float>();
-  const int64_t lda = x.stride(0);
+
+namespace {
+
+// Calls f(n_begin, n_end) on libtorch's threads, one contiguous range of output columns each, in
+// multiples of `step` (the kernel's tile width).
+template <class F>
+void for_column_ranges(int64_t N, int64_t step, F f) {
   const int64_t threads = std::max<int64_t>(1, at::get_num_threads());
-  if (transposed) {
-    const int64_t ldb = W.stride(1);  // Bt[n, k] = W[k, n]
-    const int64_t quads = (N + kNtCols - 1) / kNtCols;
-    // One contiguous range of output columns (rows of W's storage) per thread.
-    at::parallel_for(0, quads, (quads + threads - 1) / threads, [&](int64_t begin, int64_t end) {
-      small_gemm_nt(M, K, begin * kNtCols, std::min(N, end * kNtCols), A, lda, B, ldb, bias, C, N);
-    });
-    return out;
-  }
-  const int64_t ldb = W.stride(0);
-  const int64_t panels = (N + kCols - 1) / kCols;
-  // One contiguous range of panels per thread of libtorch's pool.
-  at::parallel_for(0, panels, (panels + threads - 1) / threads, [&](int64_t begin, int64_t end) {
-    small_gemm(M, K, begin * kCols, std::min(N, end * kCols), A, lda, B, ldb, bias, C, N);
+  const int64_t tiles = (N + step - 1) / step;
+  at::parallel_for(0, tiles, (tiles + threads - 1) / threads, [&](int64_t begin, int64_t end) {
+    f(begin * step, std::min(N, end * step));
   });
-  return out;
 }
 
-}  // namespace tlens
+}  // namespace
+
+void parallel_small_gemm_nt(int64_t M, int64_t K, int64_t N, const float* A, int64_t lda,
+                            const float* Bt, int64_t ldb, const float* bias, float* C) {
+  for_column_ranges(N, kNtCols, [&](int64_t n_begin, int64_t n_end) {
+    small_gemm_nt(M, K, n_begin, n_end, A, lda, Bt, ldb, bias, C, N);
+  });
+}
+
+void parallel_small_gemm(int64_t M, int64_t K, int64_t N, const float* A, int64_t lda,
+                         const float* B, int64_t ldb, const float* bias, float* C) {
+  for_column_ranges(N, kCols, [&](int64_t n_begin, int64_t n_end) {
+    small_gemm(M, K, n_begin, n_end, A, lda, B, ldb, bias, C, N);
+  });
+}
+
+}  // namespace tlens::backend::cpu

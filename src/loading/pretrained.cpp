@@ -1,0 +1,95 @@
+#include "tlens/loading/pretrained.h"
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "tlens/error.h"
+#include "tlens/loading/architecture.h"
+#include "tlens/loading/key_check.h"
+#include "tlens/loading/safetensors.h"
+#include "tlens/loading/torch_io.h"
+#include "tlens/tokenizer/bpe.h"
+
+namespace fs = std::filesystem;
+
+namespace tlens::loading {
+
+HookedTransformerConfig read_pretrained_config(const std::string& dir) {
+  std::string name = fs::path(dir).filename().string();
+  if (name.empty()) name = fs::path(dir).parent_path().filename().string();
+  const std::string context = (fs::path(dir) / "config.json").string();
+  const nlohmann::json config = read_config_json(dir);
+  return converter_for(config, context).read_config(config, name, context);
+}
+
+std::map<std::string, torch::Tensor> load_pretrained_weights(const std::string& dir,
+                                                             const HookedTransformerConfig& cfg) {
+  const std::string path = (fs::path(dir) / "model.safetensors").string();
+  if (!fs::exists(path)) {
+    bool has_bin = fs::exists(fs::path(dir) / "pytorch_model.bin");
+    throw Error(path, "does not exist",
+                has_bin ? "tlens reads safetensors only; convert pytorch_model.bin with "
+                          "transformers' save_pretrained(dir, safe_serialization=True)"
+                        : "a Hugging Face checkpoint folder holds config.json and model.safetensors");
+  }
+  auto file = safetensors::File::open(path);
+  const std::string context = (fs::path(dir) / "config.json").string();
+  const nlohmann::json config = read_config_json(dir);
+  const auto& converter = converter_for(config, context);
+  const auto layout = converter.layout(config, context, cfg,
+                                       [&](const std::string& name) { return file.contains(name); });
+
+  // Check everything before copying anything.
+  std::vector<std::pair<std::string, std::vector<int64_t>>> present;
+  for (const auto& info : file.tensors()) present.emplace_back(info.name, info.shape);
+  const auto mismatch = compare_keys(layout.keys, present, layout.ignored, "config says");
+  if (!mismatch.empty())
+    throw Error(path,
+                "does not match its config.json (" + std::to_string(cfg.n_layers) +
+                    " layers, d_model " + std::to_string(cfg.d_model) + ", d_mlp " +
+                    std::to_string(cfg.d_mlp) + ", vocab " + std::to_string(cfg.d_vocab) + ")" +
+                    mismatch.describe(),
+                "config.json and model.safetensors must come from the same " + converter.name +
+                    " checkpoint");
+  return converter.to_transformer_lens(
+      [&](const std::string& name) { return load_weight(file, name, &std::cerr); }, layout, cfg);
+}
+
+std::shared_ptr<const Tokenizer> read_hf_tokenizer(const std::string& dir,
+                                                   std::optional<int64_t> d_vocab) {
+  auto has = [&](const char* file) { return fs::exists(fs::path(dir) / file); };
+  if ((has("vocab.json") && has("merges.txt")) || (has("encoder.json") && has("vocab.bpe")) ||
+      has("tokenizer.json"))
+    return std::make_shared<Tokenizer>(Tokenizer::from_directory(dir));
+  if (!d_vocab) d_vocab = read_pretrained_config(dir).d_vocab;
+  if (*d_vocab != 50257) return nullptr;
+  // A GPT-2 vocabulary size: GPT-2's tokenizer, shipped by scripts/setup.sh.
+  auto vocab_dir = find_gpt2_vocab_dir();
+  return vocab_dir ? std::make_shared<Tokenizer>(Tokenizer::from_directory(*vocab_dir)) : nullptr;
+}
+
+void write_pretrained(const std::string& dir, const std::map<std::string, torch::Tensor>& state_dict,
+                      const HookedTransformerConfig& cfg) {
+  const auto& converter = converter_for(cfg);
+  if (!converter.config_json || !converter.to_hf)
+    throw Error("config of " + cfg.model_name,
+                "is a " + converter.name + " model, which tlens cannot write yet", "");
+  auto config = converter.config_json(cfg);
+  auto hf = converter.to_hf(state_dict, cfg);
+  fs::create_directories(dir);
+  const std::string config_path = (fs::path(dir) / "config.json").string();
+  std::ofstream out(config_path);
+  out << config.dump(2) << "\n";
+  if (!out.flush())
+    throw Error(config_path, "could not be written", "check the disk space and permissions");
+  std::vector<std::pair<std::string, torch::Tensor>> ordered(hf.begin(), hf.end());
+  save_tensors((fs::path(dir) / "model.safetensors").string(), ordered, {{"format", "pt"}});
+}
+
+}  // namespace tlens::loading
