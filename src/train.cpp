@@ -24,6 +24,8 @@
 #include "tlens/loading/output_file.h"
 #include "tlens/tokenizer/bpe.h"
 #include "tlens/utils.h"
+#include "util/files.h"
+#include "util/progress.h"
 
 namespace fs = std::filesystem;
 
@@ -122,11 +124,7 @@ torch::Tensor sinusoidal_positions(int64_t n_ctx, int64_t d_model) {
 constexpr uint64_t kDataOrder = 1, kRowKind = 2, kWindowOffset = 3;
 
 std::string read_file(const std::string& path, const std::string& what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path, "cannot be opened", "check the path given to " + what);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+  return util::read_file(path, "check the path given to " + what);
 }
 
 void write_file(const fs::path& path, const std::string& content) {
@@ -463,37 +461,26 @@ std::pair<std::vector<std::string>, std::string> read_corpus(const TrainRun& run
   return {train_texts, heldout};
 }
 
-std::string format_duration(double seconds) {
-  const int64_t s = std::llround(seconds);
-  std::ostringstream out;
-  if (s >= 3600) out << s / 3600 << "h";
-  if (s >= 60) out << (s / 60) % 60 << "m";
-  out << s % 60 << "s";
-  return out.str();
-}
-
-// One line of the progress bar, on stderr: updated in place on a terminal, else printed every
-// `every` steps.
-void print_progress(const Trainer& trainer, double eval_loss, double tokens_per_second,
-                    double elapsed, bool final) {
-  static const bool terminal = ::isatty(STDERR_FILENO);
+// One line of the progress bar: updated in place on a terminal, else printed every `every` steps.
+void print_progress(util::ProgressLine& progress, const Trainer& trainer, double eval_loss,
+                    double tokens_per_second, double elapsed, bool final) {
   const int64_t step = trainer.step(), total = trainer.config().n_steps;
   const int64_t every = std::max<int64_t>(1, trainer.config().eval_every);
-  if (!terminal && !final && step % every != 0) return;
-  const int width = 24;
-  const int filled = static_cast<int>(width * step / std::max<int64_t>(1, total));
+  if (!progress.terminal() && !final && step % every != 0) return;
   const auto& losses = trainer.losses();
   const size_t n = std::min<size_t>(20, losses.size());
   double recent = 0;
   for (size_t i = losses.size() - n; i < losses.size(); ++i) recent += losses[i] / static_cast<double>(n);
   std::ostringstream line;
-  line << "train " << std::string(filled, '#') << std::string(width - filled, '.') << " " << step
+  line << "train " << util::progress_bar(step, total) << " " << step
        << "/" << total << " loss " << std::fixed << std::setprecision(3) << recent;
   if (eval_loss >= 0) line << " eval " << eval_loss;
   line << " | " << std::setprecision(0) << tokens_per_second << " tok/s";
   if (step < total && step > 0)
-    line << " | eta " << format_duration(elapsed / static_cast<double>(step) * static_cast<double>(total - step));
-  std::cerr << (terminal ? "\r\033[K" : "") << line.str() << (terminal && !final ? "" : "\n") << std::flush;
+    line << " | eta "
+         << util::human_duration(elapsed / static_cast<double>(step) * static_cast<double>(total - step));
+  progress.draw(line.str());
+  if (final) progress.end();
 }
 
 }  // namespace
@@ -583,6 +570,7 @@ TrainSummary train_model(const TrainRun& run_in) {
               << " threads" << (run.resume ? "; resuming at step " + std::to_string(trainer.step()) : "")
               << "\n";
 
+  util::ProgressLine progress;
   const auto start = std::chrono::steady_clock::now();
   const int64_t first_step = trainer.step();
   double eval_loss = trainer.eval_losses().empty() ? -1 : trainer.eval_losses().back().second;
@@ -597,7 +585,8 @@ TrainSummary train_model(const TrainRun& run_in) {
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     summary.tokens_per_second = static_cast<double>((trainer.step() - first_step) * run.train.batch_size * cfg.n_ctx) /
                                 std::max(1e-9, elapsed);
-    if (run.progress) print_progress(trainer, eval_loss, summary.tokens_per_second, elapsed, last);
+    if (run.progress)
+      print_progress(progress, trainer, eval_loss, summary.tokens_per_second, elapsed, last);
     if (run.on_step) run.on_step(trainer);
   }
   if (trainer.eval_losses().empty() || trainer.eval_losses().back().first != trainer.step()) {

@@ -2,9 +2,10 @@
 
 #include <dlfcn.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <system_error>
+
+#include "util/files.h"
 
 namespace fs = std::filesystem;
 
@@ -39,7 +40,7 @@ std::vector<std::string> data_dirs() {
       if (seen == text) return;
     dirs.push_back(text);
   };
-  if (const char* home = std::getenv("TLENS_HOME"); home != nullptr && *home != '\0') add(home);
+  if (const std::string home = util::environment("TLENS_HOME"); !home.empty()) add(home);
   for (const fs::path& file : {this_object_file(), executable_file()}) {
     if (file.empty()) continue;
     add(file.parent_path() / ".." / "share" / "tlens");

@@ -5,14 +5,11 @@
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <array>
 #include <climits>
-#include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <functional>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -21,6 +18,7 @@
 #include <unordered_map>
 
 #include "tlens/error.h"
+#include "util/files.h"
 
 namespace tlens {
 
@@ -378,22 +376,11 @@ class SplitRegex {
 // ---------------------------------------------------------------------------------------------
 // File reading.
 // ---------------------------------------------------------------------------------------------
-bool file_exists(const std::string& path) {
-  struct stat info;
-  return ::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode);
-}
-
-bool directory_exists(const std::string& path) {
-  struct stat info;
-  return ::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode);
-}
+using util::is_file;
+using util::join_path;
 
 std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path, "cannot open the file", "check that it exists and is readable");
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
+  return util::read_file(path, "check that it exists and is readable");
 }
 
 nlohmann::json read_json(const std::string& path) {
@@ -404,11 +391,6 @@ nlohmann::json read_json(const std::string& path) {
     throw Error(path, std::string("not valid JSON (") + e.what() + ")",
                 "the file is corrupt or cut short; fetch it again (scripts/setup.sh for GPT-2)");
   }
-}
-
-std::string join_path(const std::string& dir, const std::string& name) {
-  if (dir.empty() || dir.back() == '/') return dir + name;
-  return dir + "/" + name;
 }
 
 }  // namespace
@@ -718,12 +700,12 @@ Tokenizer Tokenizer::from_files(const std::string& vocab_path, const std::string
 }
 
 Tokenizer Tokenizer::from_directory(const std::string& dir) {
-  if (!directory_exists(dir)) {
+  if (!util::is_directory(dir)) {
     throw Error(dir, "no such folder", "run scripts/setup.sh to fetch GPT-2's vocabulary");
   }
   std::optional<Tokenizer> tokenizer;
   const std::string tokenizer_json = join_path(dir, "tokenizer.json");
-  if (file_exists(tokenizer_json)) {
+  if (is_file(tokenizer_json)) {
     nlohmann::json json = read_json(tokenizer_json);
     const auto& model = json.contains("model") ? json["model"] : nlohmann::json();
     if (!model.is_object() || !model.contains("vocab") || !model.contains("merges")) {
@@ -753,11 +735,11 @@ Tokenizer Tokenizer::from_directory(const std::string& dir) {
     auto impl = std::make_unique<Impl>(vocab, merges, tokenizer_json, tokenizer_json);
     impl->specials = specials;
     tokenizer.emplace(Tokenizer(std::move(impl)));
-  } else if (file_exists(join_path(dir, "vocab.json")) &&
-             file_exists(join_path(dir, "merges.txt"))) {
+  } else if (is_file(join_path(dir, "vocab.json")) &&
+             is_file(join_path(dir, "merges.txt"))) {
     tokenizer.emplace(from_files(join_path(dir, "vocab.json"), join_path(dir, "merges.txt")));
-  } else if (file_exists(join_path(dir, "encoder.json")) &&
-             file_exists(join_path(dir, "vocab.bpe"))) {
+  } else if (is_file(join_path(dir, "encoder.json")) &&
+             is_file(join_path(dir, "vocab.bpe"))) {
     tokenizer.emplace(from_files(join_path(dir, "encoder.json"), join_path(dir, "vocab.bpe")));
   } else {
     throw Error(dir,
@@ -768,7 +750,7 @@ Tokenizer Tokenizer::from_directory(const std::string& dir) {
   tokenizer->name_or_path = folder_name(dir);
   for (const char* config_name : {"tokenizer_config.json", "special_tokens_map.json"}) {
     const std::string path = join_path(dir, config_name);
-    if (!file_exists(path)) continue;
+    if (!is_file(path)) continue;
     nlohmann::json config = read_json(path);
     if (config.contains("model_max_length") && config["model_max_length"].is_number()) {
       double length = config["model_max_length"].get<double>();
@@ -1055,11 +1037,11 @@ std::string Tokenizer::repr() const {
 // ---------------------------------------------------------------------------------------------
 std::optional<std::string> find_gpt2_vocab_dir() {
   auto has_vocab = [](const std::string& dir) {
-    return (file_exists(join_path(dir, "encoder.json")) &&
-            file_exists(join_path(dir, "vocab.bpe"))) ||
-           (file_exists(join_path(dir, "vocab.json")) && file_exists(join_path(dir, "merges.txt")));
+    return (is_file(join_path(dir, "encoder.json")) &&
+            is_file(join_path(dir, "vocab.bpe"))) ||
+           (is_file(join_path(dir, "vocab.json")) && is_file(join_path(dir, "merges.txt")));
   };
-  if (const char* assets = std::getenv("TLENS_ASSETS"); assets != nullptr && *assets != '\0') {
+  if (const std::string assets = util::environment("TLENS_ASSETS"); !assets.empty()) {
     std::string dir = join_path(assets, "gpt2");
     if (has_vocab(dir)) return dir;
   }

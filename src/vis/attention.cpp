@@ -4,85 +4,10 @@
 
 #include "page.h"
 #include "tlens/error.h"
+#include "vis_assets.h"
 
 namespace tlens::vis {
 namespace {
-
-// One head: a labelled heatmap with a tooltip.
-const char* const kAttentionPatternScript = R"tlensjs(
-const { data, root } = tlens;
-const n = data.tokens.length;
-const cell = tlens.bigCell(n);
-const map = tlens.heatmap({ tokens: data.tokens, cell, labels: data.options.show_axis_labels,
-                            mask: data.options.mask_upper_tri, scale: tlens.colorScale(data.options),
-                            tooltip: true, gap: cell >= 12 });
-map.draw(data.pattern);
-root.appendChild(map.root);
-window.tlensView = { heatmaps: [map], colorOf: tlens.colorScale(data.options) };
-)tlensjs";
-
-// All heads: thumbnails (hover previews, click locks) and the focused head zoomed.
-const char* const kAttentionHeadsScript = R"tlensjs(
-const { data, root, el } = tlens;
-const n = data.tokens.length, H = data.n_heads;
-const scale = tlens.colorScale(data.options);
-const head = (h) => data.attention.slice(h * n * n, (h + 1) * n * n);  // [dest, src]
-const headColor = (h) => `hsl(${Math.round(h / H * 360)}, 70%, 45%)`;
-
-root.appendChild(el("h3", "", "Head Selector (hover to view, click to lock)"));
-const grid = el("div", "thumbs");
-const thumbCell = Math.max(1, Math.floor(84 / n));
-const thumbs = data.head_names.map((name, h) => {
-  const thumb = el("div", "thumb");
-  thumb.dataset.head = h;
-  thumb.tabIndex = 0;
-  thumb.style.setProperty("--head-color", headColor(h));
-  const map = tlens.heatmap({ tokens: data.tokens, cell: thumbCell, labels: false,
-                              mask: data.options.mask_upper_tri, scale, tooltip: false, gap: false });
-  if (n * thumbCell > 120) map.canvas.style.width = map.canvas.style.height = "120px";
-  map.draw(head(h));
-  thumb.append(el("div", "thumb-name", name), map.root);
-  grid.appendChild(thumb);
-  return thumb;
-});
-root.appendChild(grid);
-root.appendChild(el("p", "hint", "Hover a head to preview it; click it to keep it, click it again to let go."));
-
-const title = el("h3", "zoom-title");
-const swatch = el("span", "zoom-swatch"), titleText = el("span", "zoom-name");
-title.id = "zoom-title";
-title.append(swatch, titleText);
-const cell = tlens.bigCell(n);
-const big = tlens.heatmap({ tokens: data.tokens, cell, labels: data.options.show_axis_labels,
-                            mask: data.options.mask_upper_tri, scale, tooltip: true, gap: cell >= 12 });
-big.root.id = "zoom";
-root.append(title, big.root);
-
-// As CircuitsVis's hover lock: a locked head stays in focus; otherwise the hovered one, else head 0.
-let hovered = null, locked = null, shown = -1;
-function refocus() {
-  const focused = locked ?? hovered ?? 0;
-  thumbs.forEach((thumb, h) => {
-    thumb.classList.toggle("focused", h === focused);
-    thumb.classList.toggle("locked", h === locked);
-  });
-  if (focused === shown) return;
-  shown = focused;
-  title.style.setProperty("--head-color", headColor(focused));
-  titleText.textContent = `${data.head_names[focused]} Zoomed`;
-  big.draw(head(focused));
-  window.tlensView.focused = focused;
-}
-thumbs.forEach((thumb, h) => {
-  thumb.addEventListener("mouseenter", () => { hovered = h; refocus(); });
-  thumb.addEventListener("mouseleave", () => { hovered = null; refocus(); });
-  const toggle = () => { locked = locked === h ? null : h; refocus(); };
-  thumb.addEventListener("click", toggle);
-  thumb.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); toggle(); } });
-});
-window.tlensView = { heatmaps: [big], colorOf: scale, focused: 0 };
-refocus();
-)tlensjs";
 
 // Checks shared by both views; `view` names the function in messages.
 void check_pattern_input(const std::string& view, const std::vector<std::string>& tokens,
@@ -138,7 +63,8 @@ Html attention_pattern(const std::vector<std::string>& tokens, const std::vector
                        {"pattern", pattern},
                        {"options", options_json(options)},
                        {"title", options.title}};
-  return detail::make_page("attention_pattern", data, kAttentionPatternScript);
+  // One head: a labelled heatmap with a tooltip.
+  return detail::make_page("attention_pattern", data, assets::attention_pattern_js);
 }
 
 Html attention_heads(const std::vector<std::string>& tokens, const std::vector<float>& attention,
@@ -162,7 +88,8 @@ Html attention_heads(const std::vector<std::string>& tokens, const std::vector<f
   detail::Json data = {
       {"tokens", tokens},    {"attention", attention},           {"n_heads", n_heads},
       {"head_names", names}, {"options", options_json(options)}, {"title", options.title}};
-  return detail::make_page("attention_heads", data, kAttentionHeadsScript);
+  // All heads: thumbnails (hover previews, click locks) and the focused head zoomed.
+  return detail::make_page("attention_heads", data, assets::attention_heads_js);
 }
 
 }  // namespace tlens::vis

@@ -2,273 +2,10 @@
 
 #include <cmath>
 
+#include "vis_assets.h"
+
 namespace tlens::vis::detail {
 namespace {
-
-const char* const kStyle = R"tlenscss(
-:root { color-scheme: light; }
-body { margin: 0; background: #fff; color: #1f2328;
-       font: 13px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; }
-#tlens-root { padding: 16px 20px; display: inline-block; min-width: 320px; }
-h2.tlens-title { font-size: 16px; font-weight: 600; margin: 0 0 12px; }
-h3 { font-size: 14px; font-weight: 600; margin: 14px 0 8px; }
-.chip { white-space: pre; font-family: ui-monospace, "DejaVu Sans Mono", Menlo, monospace;
-        background: rgba(175, 184, 193, 0.25); border-radius: 3px; padding: 0 3px; }
-
-/* tooltip: one per page, follows the cursor */
-.tlens-tooltip { position: fixed; z-index: 10; pointer-events: none; max-width: 420px;
-                 background: rgba(255, 255, 255, 0.97); border: 1px solid #d0d7de; border-radius: 6px;
-                 box-shadow: 0 4px 14px rgba(31, 35, 40, 0.18); padding: 6px 9px; }
-.tlens-tooltip[hidden] { display: none; }
-.tlens-tooltip .tt-title { font-weight: 600; margin-bottom: 3px; white-space: pre; }
-.tlens-tooltip table { border-collapse: collapse; }
-.tlens-tooltip th { text-align: left; font-weight: 500; color: #57606a; padding: 1px 10px 1px 0; }
-.tlens-tooltip td { padding: 1px 0; font-variant-numeric: tabular-nums; }
-
-/* heatmap: y title | y labels | canvas, with x labels and x title below */
-.hm { display: inline-grid; grid-template-columns: auto auto auto; grid-template-rows: auto auto auto;
-      align-items: start; }
-.hm-ytitle { grid-column: 1; grid-row: 1; align-self: center; writing-mode: vertical-rl;
-             transform: rotate(180deg); font-weight: 600; color: #57606a; padding-left: 6px; }
-.hm-ylabels { grid-column: 2; grid-row: 1; display: flex; flex-direction: column; padding-right: 4px; }
-.hm-xlabels { grid-column: 3; grid-row: 2; display: flex; flex-direction: row; padding-top: 4px; }
-.hm-label { white-space: pre; overflow: hidden; text-overflow: ellipsis; color: #24292f;
-            font-family: ui-monospace, "DejaVu Sans Mono", Menlo, monospace; }
-.hm-ylabels .hm-label { text-align: right; max-width: 180px; }
-.hm-xlabels .hm-label { writing-mode: vertical-rl;
-                        transform: rotate(180deg); text-align: right; max-height: 150px; }
-.hm-xtitle { grid-column: 3; grid-row: 3; text-align: center; font-weight: 600; color: #57606a; padding-top: 4px; }
-.hm-plot { grid-column: 3; grid-row: 1; position: relative; line-height: 0; }
-.hm-canvas { display: block; image-rendering: pixelated; }
-.hm-cursor { position: absolute; pointer-events: none; box-sizing: border-box;
-             border: 2px solid #1f2328; display: none; }
-
-/* attention_heads */
-.thumbs { display: flex; flex-wrap: wrap; gap: 10px; max-width: 980px; }
-.thumb { border: 3px solid var(--head-color); border-radius: 6px; padding: 4px; cursor: pointer;
-         background: #fff; display: flex; flex-direction: column; align-items: center; gap: 3px;
-         transition: box-shadow 0.1s; outline: none; }
-.thumb .thumb-name { font-weight: 600; color: var(--head-color); white-space: pre; }
-.thumb.focused { box-shadow: 0 0 0 3px color-mix(in srgb, var(--head-color) 35%, transparent); }
-.thumb.locked .thumb-name::after { content: "locked"; margin-left: 5px; padding: 0 4px; border-radius: 3px;
-                                   font-size: 10px; font-weight: 600; color: #fff; background: var(--head-color); }
-.zoom-title { display: flex; align-items: center; gap: 8px; }
-.zoom-swatch { width: 12px; height: 12px; border-radius: 3px; background: var(--head-color); }
-.hint { color: #57606a; font-size: 12px; margin: 4px 0 0; }
-
-/* colored_tokens */
-.tokens { max-width: 900px; line-height: 1.9; font-family: ui-monospace, "DejaVu Sans Mono", Menlo, monospace; }
-.tok { white-space: pre; display: inline-block; line-height: 1.35; padding: 1px 0;
-       border-right: 1px solid rgba(255, 255, 255, 0.6); cursor: default; }
-.tok:hover { outline: 2px solid #1f2328; outline-offset: -1px; }
-.legend { display: flex; align-items: center; gap: 8px; margin-top: 14px; color: #57606a; font-size: 12px; }
-.legend canvas { border: 1px solid #d0d7de; border-radius: 2px; }
-
-/* line */
-.line-svg { font-size: 12px; }
-.line-svg .grid { stroke: #e5e8eb; }
-.line-svg .axis { stroke: #8c959f; }
-.line-svg .tick { fill: #57606a; }
-.line-svg .axis-title { fill: #24292f; font-weight: 600; }
-.line-svg .series { fill: none; stroke: #636efa; stroke-width: 2; stroke-linejoin: round; }
-.line-svg .pt { fill: #636efa; stroke: #fff; stroke-width: 1; }
-.line-svg .pt.active { stroke: #1f2328; stroke-width: 2; }
-)tlenscss";
-
-// Shared by every view: reads the data, and offers the colour scale, the tooltip and the heatmap.
-const char* const kCommonScript = R"tlensjs(
-"use strict";
-const tlens = (() => {
-  const data = JSON.parse(document.getElementById("tlens-data").textContent);
-  const root = document.getElementById("tlens-root");
-
-  function el(tag, className, text) {
-    const e = document.createElement(tag);
-    if (className) e.className = className;
-    if (text !== undefined) e.textContent = text;
-    return e;
-  }
-
-  // A token as a person should see it: spaces kept as they are, a newline shown as a pilcrow.
-  const display = (token) => token.replace(/\r?\n/g, "\u00b6");
-
-  function fmt(v) {
-    const a = Math.abs(v);
-    return (a === 0 || (a >= 1e-3 && a < 1e6)) ? v.toFixed(4) : v.toExponential(3);
-  }
-
-  // Any CSS colour -> [r, g, b], using the canvas's own parser.
-  const probe = document.createElement("canvas").getContext("2d");
-  function parseColor(css) {
-    probe.fillStyle = "#000000";
-    probe.fillStyle = css;
-    const s = probe.fillStyle;  // "#rrggbb", or "rgba(r, g, b, a)" when there is an alpha
-    if (s[0] === "#") return [1, 3, 5].map((i) => parseInt(s.slice(i, i + 2), 16));
-    return s.match(/[\d.]+/g).slice(0, 3).map(Number);
-  }
-
-  // Colours are mixed in CIE Lab (D65), as CircuitsVis does, so half-way blue is a soft violet.
-  const WHITE_POINT = [0.95047, 1.0, 1.08883];
-  const EPSILON = 216 / 24389, KAPPA = 24389 / 27;
-  const toLinear = (c) => (c /= 255, c <= 0.04045 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4));
-  const fromLinear = (c) => {
-    c = c <= 0.0031308 ? 12.92 * c : 1.055 * Math.pow(c, 1 / 2.4) - 0.055;
-    return Math.round(Math.min(1, Math.max(0, c)) * 255);
-  };
-  function rgbToLab(rgb) {
-    const [r, g, b] = rgb.map(toLinear);
-    const xyz = [0.4124564 * r + 0.3575761 * g + 0.1804375 * b,
-                 0.2126729 * r + 0.7151522 * g + 0.0721750 * b,
-                 0.0193339 * r + 0.1191920 * g + 0.9503041 * b];
-    const f = (t) => (t > EPSILON ? Math.cbrt(t) : (KAPPA * t + 16) / 116);
-    const [fx, fy, fz] = xyz.map((v, i) => f(v / WHITE_POINT[i]));
-    return [116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)];
-  }
-  function labToRgb([L, A, B]) {
-    const fy = (L + 16) / 116, fx = fy + A / 500, fz = fy - B / 200;
-    const inv = (t) => (t * t * t > EPSILON ? t * t * t : (116 * t - 16) / KAPPA);
-    const [x, y, z] = [inv(fx), inv(fy), inv(fz)].map((v, i) => v * WHITE_POINT[i]);
-    return [fromLinear(3.2404542 * x - 1.5371385 * y - 0.4985314 * z),
-            fromLinear(-0.9692660 * x + 1.8760108 * y + 0.0415560 * z),
-            fromLinear(0.0556434 * x - 0.2040259 * y + 1.0572252 * z)];
-  }
-  function mix(from, to, t) {
-    const a = rgbToLab(from), b = rgbToLab(to);
-    return labToRgb(a.map((v, i) => v + (b[i] - v) * t));
-  }
-  const clamp01 = (t) => Math.min(1, Math.max(0, t));
-
-  // CircuitsVis's scale: v >= 0 goes from white (0) to the positive colour (max_value), v < 0 from
-  // white to the negative colour (min_value).
-  // The mix is tabulated in 1024 steps per side: a big heatmap draws each cell from a table.
-  function colorScale({ min_value, max_value, positive_color, negative_color }) {
-    const STEPS = 1024, white = [255, 255, 255];
-    const table = (color) => Array.from({ length: STEPS + 1 }, (_, k) => mix(color, white, k / STEPS));
-    const positive = table(parseColor(positive_color)), negative = table(parseColor(negative_color));
-    const at = (side, t) => side[Math.round(clamp01(t) * STEPS)];
-    return (v) => (v >= 0 ? at(positive, 1 - v / max_value) : at(negative, 1 - v / min_value));
-  }
-  const MASK_COLOR = [200, 200, 200];
-  const rgbCss = (c) => `rgb(${c[0]}, ${c[1]}, ${c[2]})`;
-  const textColorOn = (c) => ((c[0] * 299 + c[1] * 587 + c[2] * 114) / 1000 / 255 < 0.6 ? "#fff" : "#1f2328");
-
-  // One tooltip per page. rows: [label, text, isToken].
-  const tooltip = el("div", "tlens-tooltip");
-  tooltip.id = "tlens-tooltip";
-  tooltip.hidden = true;
-  document.body.appendChild(tooltip);
-  function showTooltip(title, rows, clientX, clientY) {
-    tooltip.replaceChildren();
-    if (title !== null) tooltip.appendChild(el("div", "tt-title", title));
-    const table = el("table");
-    for (const [label, text, isToken] of rows) {
-      const tr = el("tr");
-      tr.appendChild(el("th", "", label));
-      const td = el("td");
-      td.appendChild(el("span", isToken ? "chip" : "", text));
-      tr.appendChild(td);
-      table.appendChild(tr);
-    }
-    tooltip.appendChild(table);
-    tooltip.hidden = false;
-    const box = tooltip.getBoundingClientRect();
-    let x = clientX + 14, y = clientY + 14;
-    if (x + box.width > window.innerWidth - 4) x = Math.max(4, clientX - box.width - 14);
-    if (y + box.height > window.innerHeight - 4) y = Math.max(4, clientY - box.height - 14);
-    tooltip.style.left = `${x}px`;
-    tooltip.style.top = `${y}px`;
-  }
-  const hideTooltip = () => { tooltip.hidden = true; };
-
-  // Cell size in CSS pixels for a large n x n heatmap: about 600px wide, cells 2..32px.
-  const bigCell = (n) => Math.max(2, Math.min(32, Math.floor(600 / n)));
-
-  // A [dest, src] heatmap on a canvas. Returns { root, canvas, draw(values) }; with `tooltip`,
-  // hovering a cell shows (dest, src), both tokens and the value.
-  function heatmap({ tokens, cell, labels, mask, scale, tooltip: withTooltip, gap }) {
-    const n = tokens.length;
-    const box = el("div", "hm");
-    box.style.setProperty("--cell", `${cell}px`);
-    const plot = el("div", "hm-plot");
-    const canvas = el("canvas", "hm-canvas");
-    const cursor = el("div", "hm-cursor");
-    plot.append(canvas, cursor);
-    box.appendChild(plot);
-    canvas.dataset.rows = n;
-    canvas.dataset.cols = n;
-    if (labels) {
-      // With small cells, one label per `every` tokens, each spanning its block of cells.
-      const every = Math.ceil(11 / cell);
-      const fontSize = Math.min(12, Math.max(8, cell - 2));
-      const ylabels = el("div", "hm-ylabels"), xlabels = el("div", "hm-xlabels");
-      for (let i = 0; i < n; i += every) {
-        const text = `${display(tokens[i])} (${i})`, span = `${Math.min(every, n - i) * cell}px`;
-        for (const axis of [ylabels, xlabels]) {
-          const label = el("div", "hm-label", text);
-          label.title = text;
-          label.style.fontSize = `${fontSize}px`;
-          label.style.lineHeight = `${Math.max(cell, fontSize + 2)}px`;
-          if (axis === ylabels) label.style.height = span; else label.style.width = span;
-          axis.appendChild(label);
-        }
-      }
-      box.append(el("div", "hm-ytitle", "Destination Token"), ylabels, xlabels,
-                 el("div", "hm-xtitle", "Source Token"));
-    }
-    const dpr = window.devicePixelRatio || 1;
-    canvas.width = Math.round(n * cell * dpr);
-    canvas.height = canvas.width;
-    canvas.style.width = canvas.style.height = `${n * cell}px`;
-    const ctx = canvas.getContext("2d");
-    const g = gap ? Math.max(1, Math.round(dpr)) : 0;
-    let values = null;
-    const masked = (dest, src) => mask && src > dest;
-    // Pixels are written directly (not fillRect per cell): 12 heads of 400 tokens draw at once.
-    const edges = Array.from({ length: n + 1 }, (_, k) => Math.round(k * cell * dpr));
-    function draw(v) {
-      values = v;
-      const width = canvas.width, image = ctx.createImageData(width, canvas.height), px = image.data;
-      px.fill(255);  // white, opaque: the gaps between cells
-      for (let dest = 0; dest < n; ++dest) {
-        for (let src = 0; src < n; ++src) {
-          const [r, gr, b] = masked(dest, src) ? MASK_COLOR : scale(v[dest * n + src]);
-          for (let y = edges[dest]; y < edges[dest + 1] - g; ++y) {
-            for (let x = edges[src], at = 4 * (y * width + x); x < edges[src + 1] - g; ++x, at += 4) {
-              px[at] = r; px[at + 1] = gr; px[at + 2] = b;
-            }
-          }
-        }
-      }
-      ctx.putImageData(image, 0, 0);
-    }
-    if (withTooltip) {
-      canvas.addEventListener("mousemove", (e) => {
-        const r = canvas.getBoundingClientRect();
-        const src = Math.min(n - 1, Math.max(0, Math.floor((e.clientX - r.left) / r.width * n)));
-        const dest = Math.min(n - 1, Math.max(0, Math.floor((e.clientY - r.top) / r.height * n)));
-        Object.assign(cursor.style, { display: "block", left: `${src * cell}px`, top: `${dest * cell}px`,
-                                      width: `${cell}px`, height: `${cell}px` });
-        showTooltip(`(${dest}, ${src})`, [
-          ["Src", display(tokens[src]), true],
-          ["Dest", display(tokens[dest]), true],
-          ["Value", masked(dest, src) ? "N/A" : fmt(values[dest * n + src]), false],
-        ], e.clientX, e.clientY);
-      });
-      canvas.addEventListener("mouseleave", () => { cursor.style.display = "none"; hideTooltip(); });
-    }
-    return { root: box, canvas, draw };
-  }
-
-  if (data.title) {
-    root.appendChild(el("h2", "tlens-title", data.title));
-    document.title = data.title;
-  }
-
-  return { data, root, el, display, fmt, parseColor, mix, colorScale, MASK_COLOR, rgbCss, textColorOn,
-           showTooltip, hideTooltip, bigCell, heatmap };
-})();
-window.tlens = tlens;
-)tlensjs";
 
 void replace_all(std::string& s, const std::string& from, const std::string& to) {
   for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) {
@@ -287,17 +24,19 @@ std::string json_for_script(const Json& data) {
   return json;
 }
 
-Html make_page(const std::string& view, const Json& data, const char* view_script) {
+// Each asset starts on the line after its opening tag.
+Html make_page(const std::string& view, const Json& data, std::string_view view_script) {
   std::string html;
   html += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
   html += "<meta name=\"generator\" content=\"tlens::vis\">\n";
   html += "<title>tlens: " + view + "</title>\n";
-  html += "<style>" + std::string(kStyle) + "</style>\n</head>\n<body>\n";
+  html += "<style>\n" + std::string(assets::page_css) + "</style>\n</head>\n<body>\n";
   html += "<div id=\"tlens-root\" class=\"tlens-" + view + "\"></div>\n";
   html += "<script type=\"application/json\" id=\"tlens-data\">" + json_for_script(data) +
           "</script>\n";
-  html += "<script>" + std::string(kCommonScript) + "</script>\n";
-  html += "<script>\"use strict\";\n(() => {" + std::string(view_script) + "})();\n</script>\n";
+  // Shared by every view: reads the data, and offers the colour scale, the tooltip and the heatmap.
+  html += "<script>\n" + std::string(assets::common_js) + "</script>\n";
+  html += "<script>\"use strict\";\n(() => {\n" + std::string(view_script) + "})();\n</script>\n";
   html += "</body>\n</html>\n";
   return Html(std::move(html));
 }

@@ -1,14 +1,16 @@
 // Internal to tlens_vis: how every view becomes one self-contained page.
 //
-// A page is: our CSS, a <script type="application/json"> holding the view's data, our shared JS
-// (colour scale, tooltip, heatmap), then the view's own script, which reads the data and builds
-// the DOM with textContent only — so a token is never parsed as HTML.
+// A page is: our CSS (assets/page.css), a <script type="application/json"> holding the view's
+// data, our shared JS (assets/common.js: colour scale, tooltip, heatmap), then the view's own
+// script (assets/<view>.js), which reads the data and builds the DOM with textContent only — so a
+// token is never parsed as HTML. The assets are compiled in by CMake (tlens_embed_files).
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tlens/vis/html.h"
@@ -19,9 +21,9 @@ namespace tlens::vis::detail {
 using Json = nlohmann::basic_json<std::map, std::vector, std::string, bool, std::int64_t,
                                   std::uint64_t, float>;
 
-// `view` names the page (its <title> and a class on the root); `data` is what `view_script` reads
-// as `tlens.data`.
-Html make_page(const std::string& view, const Json& data, const char* view_script);
+// `view` names the page (its <title> and a class on the root); `data` is what `view_script` (one
+// of the embedded assets, e.g. assets::line_js) reads as `tlens.data`.
+Html make_page(const std::string& view, const Json& data, std::string_view view_script);
 
 // The data as it is embedded in the page: ASCII-only JSON (invalid UTF-8 becomes U+FFFD) in which
 // '<', '>' and '&' are \u escapes, so no token can close the <script> element or open a comment.
