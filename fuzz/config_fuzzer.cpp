@@ -1,6 +1,6 @@
 // Fuzzes the two config readers (no libtorch): HookedTransformerConfig::from_json
 // (src/config.cpp) on the input parsed as JSON, and read_hf_gpt2_config
-// (src/loading/hf_gpt2_config.cpp) on the input written as a checkpoint's config.json.
+// (src/loading/architectures/gpt2_config.cpp) on the input written as a checkpoint's config.json.
 //
 // On success each config must survive a round trip unchanged: from_json(to_json(cfg)) prints
 // the same, and finalize() on a finalized config changes nothing.

@@ -1,5 +1,5 @@
 // One typed field of a parsed JSON object, for the config readers (config.cpp,
-// loading/hf_gpt2_config.cpp): a value is taken only when it has the field's JSON type, never
+// loading/architectures/gpt2_config.cpp): a value is taken only when it has the field's JSON type, never
 // cast (2.5 layers, "64" or 1e300 are not a d_model), so the error can name the field.
 #pragma once
 
