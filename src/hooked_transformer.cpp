@@ -40,11 +40,13 @@ HookedTransformerImpl::HookedTransformerImpl(HookedTransformerConfig cfg_in,
   setup();
 }
 
-bool HookedTransformerImpl::flag_is_set(const std::string& flag) const {
-  if (flag == "use_attn_result") return cfg.use_attn_result;
-  if (flag == "use_split_qkv_input") return cfg.use_split_qkv_input;
-  if (flag == "use_hook_mlp_in") return cfg.use_hook_mlp_in;
-  if (flag == "use_attn_in") return cfg.use_attn_in;
+bool HookedTransformerImpl::flag_is_set(HookFlag flag) const {
+  switch (flag) {
+    case HookFlag::use_attn_result: return cfg.use_attn_result;
+    case HookFlag::use_split_qkv_input: return cfg.use_split_qkv_input;
+    case HookFlag::use_hook_mlp_in: return cfg.use_hook_mlp_in;
+    case HookFlag::use_attn_in: return cfg.use_attn_in;
+  }
   return true;
 }
 

@@ -229,7 +229,7 @@ class HookedTransformerImpl : public HookedRootModule {
   Unembed unembed{nullptr};
 
  protected:
-  bool flag_is_set(const std::string& flag) const override;
+  bool flag_is_set(HookFlag flag) const override;
 
  private:
   void check_tokens(const torch::Tensor& tokens) const;
