@@ -221,18 +221,20 @@ TEST(HookedTransformer, AttentionMaskMasksOnlyTheLeadingOrTrailingPads) {
   ASSERT_EQ(model->tokenizer().bos_token_id(), pad);
   auto left = torch::tensor({{pad, pad, pad, int64_t{5}, pad, int64_t{7}},
                              {pad, int64_t{4}, int64_t{5}, int64_t{6}, pad, int64_t{7}}});  // [2, 6]
-  EXPECT_TRUE(torch::equal(model->get_attention_mask(left, true, "left"),
+  EXPECT_TRUE(torch::equal(model->get_attention_mask(left, true, tlens::PaddingSide::left),
                            torch::tensor({{0, 0, 1, 1, 1, 1}, {1, 1, 1, 1, 1, 1}}).to(torch::kLong)));
-  EXPECT_TRUE(torch::equal(model->get_attention_mask(left, false, "left"),
+  EXPECT_TRUE(torch::equal(model->get_attention_mask(left, false, tlens::PaddingSide::left),
                            torch::tensor({{0, 0, 0, 1, 1, 1}, {0, 1, 1, 1, 1, 1}}).to(torch::kLong)));
   auto right = torch::tensor({{pad, int64_t{5}, pad, int64_t{7}, pad, pad}});  // [1, 6]
-  EXPECT_TRUE(torch::equal(model->get_attention_mask(right, true, "right"),
+  EXPECT_TRUE(torch::equal(model->get_attention_mask(right, true, tlens::PaddingSide::right),
                            torch::tensor({{1, 1, 1, 1, 0, 0}}).to(torch::kLong)));
   // No side given: the model's default.
   EXPECT_TRUE(torch::equal(model->get_attention_mask(right, true), torch::tensor({{1, 1, 1, 1, 0, 0}}).to(torch::kLong)));
-  model->default_padding_side = "left";
+  model->default_padding_side = tlens::PaddingSide::left;
   EXPECT_TRUE(torch::equal(model->get_attention_mask(left, true), torch::tensor({{0, 0, 1, 1, 1, 1}, {1, 1, 1, 1, 1, 1}}).to(torch::kLong)));
-  EXPECT_NE(tlens::testing::error_message([&] { model->get_attention_mask(left, true, "middle"); })
+  // A side given as text is checked where it becomes a PaddingSide.
+  EXPECT_EQ(tlens::parse_padding_side("left"), tlens::PaddingSide::left);
+  EXPECT_NE(tlens::testing::error_message([&] { tlens::parse_padding_side("middle"); })
                 .find("padding_side: expected \"left\" or \"right\", found \"middle\""),
             std::string::npos);
 }
