@@ -210,6 +210,19 @@ TEST(HookedTransformer, ReadersAndWritersOfTheResidualStreamAreInWeightLayout) {
   EXPECT_TRUE(torch::equal(copy->forward(tokens), model->forward(tokens)));
 }
 
+// get_token_position: the first occurrence by default, the last with TokenPositionMode::last.
+TEST(HookedTransformer, TokenPositionIsTheFirstOrLastOccurrence) {
+  tlens::HookedTransformer model(tiny_config());
+  auto tokens = torch::tensor({{int64_t{5}, int64_t{7}, int64_t{5}, int64_t{9}}});  // [1, 4]
+  EXPECT_EQ(model->get_token_position(5, tokens), 0);
+  EXPECT_EQ(model->get_token_position(5, tokens, tlens::TokenPositionMode::last), 2);
+  EXPECT_EQ(model->get_token_position(9, tokens[0], tlens::TokenPositionMode::first), 3);
+  EXPECT_EQ(tlens::parse_token_position_mode("last"), tlens::TokenPositionMode::last);
+  EXPECT_NE(tlens::testing::error_message([] { tlens::parse_token_position_mode("middle"); })
+                .find("expected \"first\" or \"last\", found \"middle\""),
+            std::string::npos);
+}
+
 // TransformerLens's get_attention_mask: only the leading pads (left) or the trailing pads (right)
 // are masked, a pad inside the text stays; with BOS == pad and prepend_bos, the last leading pad
 // is the row's BOS. The side comes from the argument, else default_padding_side.
