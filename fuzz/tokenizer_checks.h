@@ -45,7 +45,7 @@ inline void check_tokenizer_on(const Tokenizer& tokenizer, const std::string& te
 
   if (tokenizer.bos_token_id() < 0) return;
   const char* side = text.size() % 2 ? "left" : "right";  // one side per input keeps it quick
-  TokenizedBatch batch = tokenizer.tokenize_batch({text, ""}, true, side, 64);
+  TokenizedBatch batch = tokenizer.tokenize_batch({text, ""}, true, parse_padding_side(side), 64);
   TLENS_FUZZ_CHECK(batch.ids.size() == 2 && batch.attention_mask.size() == 2, side);
   const size_t length = std::min<size_t>(ids.size() + 1, 64);
   for (size_t row = 0; row < 2; ++row) {

@@ -4,10 +4,17 @@
 
 #include <torch/torch.h>
 
+#include "enum_names.h"
 #include "tlens/error.h"
 #include "tlens/utils.h"
 
 namespace tlens {
+
+DecomposeMode parse_decompose_mode(const std::string& name) {
+  static constexpr EnumNames<DecomposeMode, 3> kNames = {
+      {{DecomposeMode::all, "all"}, {DecomposeMode::attn, "attn"}, {DecomposeMode::mlp, "mlp"}}};
+  return enum_from_name(kNames, "decompose_resid mode", name);
+}
 
 const torch::Tensor& ActivationCache::at(const std::string& key, const std::string& asked) const {
   auto it = values_.find(key);
@@ -91,9 +98,8 @@ int64_t ActivationCache::resolve_layer(int64_t layer, const std::string& method)
   return layer;
 }
 
-torch::Tensor ActivationCache::accumulated_resid(int64_t layer, bool incl_mid, bool apply_ln,
-                                                 bool mlp_input, std::vector<std::string>* labels) const {
-  layer = resolve_layer(layer, "accumulated_resid");
+ResidualStack ActivationCache::accumulated_resid(const AccumulatedResidOptions& options) const {
+  const int64_t layer = resolve_layer(options.layer(), "accumulated_resid");
   std::vector<torch::Tensor> parts;
   std::vector<std::string> names;
   for (int64_t l = 0; l <= layer; ++l) {
@@ -104,28 +110,27 @@ torch::Tensor ActivationCache::accumulated_resid(int64_t layer, bool incl_mid, b
     }
     parts.push_back((*this)("resid_pre", l));  // [*batch_pos, d_model]
     names.push_back(std::to_string(l) + "_pre");
-    if ((incl_mid && l < layer) || (mlp_input && l == layer)) {
+    if ((options.incl_mid() && l < layer) || (options.mlp_input() && l == layer)) {
       parts.push_back((*this)("resid_mid", l));  // [*batch_pos, d_model]
       names.push_back(std::to_string(l) + "_mid");
     }
   }
   auto stack = torch::stack(parts);  // [components, *batch_pos, d_model]
-  if (apply_ln) stack = apply_ln_to_stack(stack, layer, mlp_input, /*recompute_ln=*/layer == n_layers_);
-  if (labels) *labels = std::move(names);
-  return stack;
+  if (options.apply_ln())
+    stack = apply_ln_to_stack(stack, ApplyLnToStackOptions()
+                                         .layer(layer)
+                                         .mlp_input(options.mlp_input())
+                                         .recompute_ln(layer == n_layers_));
+  return {stack, std::move(names)};
 }
 
-torch::Tensor ActivationCache::decompose_resid(int64_t layer, bool mlp_input, const std::string& mode,
-                                               bool apply_ln, bool incl_embeds,
-                                               std::vector<std::string>* labels) const {
-  if (mode != "all" && mode != "attn" && mode != "mlp")
-    throw Error("decompose_resid mode '" + mode + "'", "is not a mode", "use all, attn or mlp");
-  layer = resolve_layer(layer, "decompose_resid");
-  const bool incl_attn = mode != "mlp";
-  const bool incl_mlp = mode != "attn" && !model("decompose_resid").attn_only;
+ResidualStack ActivationCache::decompose_resid(const DecomposeResidOptions& options) const {
+  const int64_t layer = resolve_layer(options.layer(), "decompose_resid");
+  const bool incl_attn = options.mode() != DecomposeMode::mlp;
+  const bool incl_mlp = options.mode() != DecomposeMode::attn && !model("decompose_resid").attn_only;
   std::vector<torch::Tensor> parts;
   std::vector<std::string> names;
-  if (incl_embeds) {
+  if (options.incl_embeds()) {
     for (const char* name : {"embed", "pos_embed"}) {
       if (!contains(std::string("hook_") + name)) continue;
       parts.push_back(values_.at(std::string("hook_") + name));  // [*batch_pos, d_model]
@@ -142,16 +147,16 @@ torch::Tensor ActivationCache::decompose_resid(int64_t layer, bool mlp_input, co
       names.push_back(std::to_string(l) + "_mlp_out");
     }
   }
-  if (mlp_input && incl_attn) {
+  if (options.mlp_input() && incl_attn) {
     parts.push_back((*this)("attn_out", layer));  // [*batch_pos, d_model]
     names.push_back(std::to_string(layer) + "_attn_out");
   }
   if (parts.empty())
     throw Error("decompose_resid", "has no components to stack", "include the embeddings or a layer > 0");
   auto stack = torch::stack(parts);  // [components, *batch_pos, d_model]
-  if (apply_ln) stack = apply_ln_to_stack(stack, layer, mlp_input);
-  if (labels) *labels = std::move(names);
-  return stack;
+  if (options.apply_ln())
+    stack = apply_ln_to_stack(stack, ApplyLnToStackOptions().layer(layer).mlp_input(options.mlp_input()));
+  return {stack, std::move(names)};
 }
 
 torch::Tensor ActivationCache::head_results(int64_t layer) const {
@@ -174,9 +179,8 @@ void ActivationCache::compute_head_results() {
   }
 }
 
-torch::Tensor ActivationCache::stack_head_results(int64_t layer, bool incl_remainder, bool apply_ln,
-                                                  std::vector<std::string>* labels) const {
-  layer = resolve_layer(layer, "stack_head_results");
+ResidualStack ActivationCache::stack_head_results(const StackHeadResultsOptions& options) const {
+  const int64_t layer = resolve_layer(options.layer(), "stack_head_results");
   std::vector<torch::Tensor> heads;
   std::vector<std::string> names;
   for (int64_t l = 0; l < layer; ++l) {
@@ -190,12 +194,12 @@ torch::Tensor ActivationCache::stack_head_results(int64_t layer, bool incl_remai
   torch::Tensor stack;
   if (!heads.empty()) {
     stack = torch::stack(heads);  // [layer * head_index, *batch_pos, d_model]
-    if (incl_remainder) {
+    if (options.incl_remainder()) {
       auto remainder = (*this)("resid_post", layer - 1) - stack.sum(0);  // [*batch_pos, d_model]
       stack = torch::cat({stack, remainder.unsqueeze(0)});  // [layer * head_index + 1, *batch_pos, d_model]
       names.push_back("remainder");
     }
-  } else if (incl_remainder) {
+  } else if (options.incl_remainder()) {
     stack = (*this)("resid_post", layer - 1).unsqueeze(0);  // [1, *batch_pos, d_model]
     names.push_back("remainder");
   } else {
@@ -204,18 +208,17 @@ torch::Tensor ActivationCache::stack_head_results(int64_t layer, bool incl_remai
     shape.insert(shape.begin(), 0);
     stack = torch::zeros(shape, embed.options());  // [0, *batch_pos, d_model]
   }
-  if (apply_ln) stack = apply_ln_to_stack(stack, layer);
-  if (labels) *labels = std::move(names);
-  return stack;
+  if (options.apply_ln()) stack = apply_ln_to_stack(stack, ApplyLnToStackOptions().layer(layer));
+  return {stack, std::move(names)};
 }
 
-torch::Tensor ActivationCache::apply_ln_to_stack(const torch::Tensor& residual_stack, int64_t layer,
-                                                 bool mlp_input, bool recompute_ln) const {
+torch::Tensor ActivationCache::apply_ln_to_stack(const torch::Tensor& residual_stack,
+                                                 const ApplyLnToStackOptions& options) const {
   const auto& m = model("apply_ln_to_stack");
   const auto& type = m.normalization_type;
   if (type != "LN" && type != "LNPre" && type != "RMS" && type != "RMSPre") return residual_stack;
-  layer = resolve_layer(layer, "apply_ln_to_stack");
-  if (recompute_ln && layer == n_layers_ && m.ln_final) {
+  const int64_t layer = resolve_layer(options.layer(), "apply_ln_to_stack");
+  if (options.recompute_ln() && layer == n_layers_ && m.ln_final) {
     std::vector<torch::Tensor> parts;
     for (int64_t i = 0; i < residual_stack.size(0); ++i) parts.push_back(m.ln_final(residual_stack[i]));
     return torch::stack(parts);  // [components, *batch_pos, d_model]
@@ -225,7 +228,7 @@ torch::Tensor ActivationCache::apply_ln_to_stack(const torch::Tensor& residual_s
     stack = stack - stack.mean(-1, /*keepdim=*/true);  // [components, *batch_pos, d_model]
   const torch::Tensor& scale =
       layer == n_layers_ ? (*this)["ln_final.hook_scale"]
-                         : (*this)("scale", layer, mlp_input ? "ln2" : "ln1");  // [*batch_pos, 1]
+                         : (*this)("scale", layer, options.mlp_input() ? "ln2" : "ln1");  // [*batch_pos, 1]
   return stack / scale;  // [components, *batch_pos, d_model]
 }
 
@@ -246,7 +249,7 @@ torch::Tensor ActivationCache::logit_attrs(const torch::Tensor& residual_stack, 
                   "give one incorrect token per token");
     logit_directions = logit_directions - directions(*incorrect_tokens);  // [*tokens, d_model]
   }
-  auto scaled = apply_ln_to_stack(residual_stack, -1);  // [components, *batch_pos, d_model]
+  auto scaled = apply_ln_to_stack(residual_stack);  // [components, *batch_pos, d_model]
   return (scaled * logit_directions).sum(-1);            // [components, *batch_pos]
 }
 

@@ -1,10 +1,14 @@
 #include "tlens/config.h"
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
 #include <sstream>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -23,9 +27,78 @@ void require(bool ok, const std::string& field, const std::string& problem,
   if (!ok) throw Error("HookedTransformerConfig." + field, problem, hint);
 }
 
-// Python's repr of the values TransformerLens's config holds.
-std::string py_str(const std::string& s) { return "'" + s + "'"; }
-std::string py_bool(bool b) { return b ? "True" : "False"; }
+// How to_string shows a field where it is not Python's repr of the value.
+enum class Shown {
+  as_value,          // 12, 'gelu_new', True, 1e-05
+  none_if_empty,     // "" -> None
+  none_if_negative,  // -1 -> None
+  as_torch_device,   // "cuda:1" -> device(type='cuda', index=1)
+  as_torch_dtype,    // "float32" -> torch.float32
+  hidden,            // left out, as the notebook's print of TransformerLens's config has it
+};
+// Whether from_json reads the field, or finalize() derives it (to_json still writes it).
+enum class Read { from_json, never };
+
+// The one list of HookedTransformerConfig's fields: to_json, from_json and to_string all walk it.
+// A field added to the struct is added here, and then reads, writes and prints.
+template <typename Config, typename Visit>
+void for_each_field(Config& cfg, Visit&& visit) {
+  auto field = [&](const char* name, auto& value, Shown shown = Shown::as_value,
+                   Read read = Read::from_json) { visit(name, value, shown, read); };
+  field("n_layers", cfg.n_layers);
+  field("d_model", cfg.d_model);
+  field("n_ctx", cfg.n_ctx);
+  field("d_head", cfg.d_head);
+  field("n_heads", cfg.n_heads);
+  field("d_mlp", cfg.d_mlp);
+  field("d_vocab", cfg.d_vocab);
+  field("d_vocab_out", cfg.d_vocab_out);
+  field("model_name", cfg.model_name);
+  field("act_fn", cfg.act_fn);
+  field("eps", cfg.eps);
+  field("use_attn_scale", cfg.use_attn_scale);
+  field("attn_scale", cfg.attn_scale, Shown::hidden);
+  field("scale_attn_by_inverse_layer_idx", cfg.scale_attn_by_inverse_layer_idx);
+  field("normalization_type", cfg.normalization_type, Shown::none_if_empty);
+  field("positional_embedding_type", cfg.positional_embedding_type);
+  field("attention_dir", cfg.attention_dir);
+  field("attn_only", cfg.attn_only);
+  field("parallel_attn_mlp", cfg.parallel_attn_mlp);
+  field("gated_mlp", cfg.gated_mlp);
+  field("final_rms", cfg.final_rms);
+  field("post_embedding_ln", cfg.post_embedding_ln);
+  field("original_architecture", cfg.original_architecture, Shown::none_if_empty);
+  field("tokenizer_name", cfg.tokenizer_name, Shown::none_if_empty);
+  field("default_prepend_bos", cfg.default_prepend_bos);
+  field("tokenizer_prepends_bos", cfg.tokenizer_prepends_bos);
+  field("use_attn_result", cfg.use_attn_result);
+  field("use_split_qkv_input", cfg.use_split_qkv_input);
+  field("use_hook_mlp_in", cfg.use_hook_mlp_in);
+  field("use_attn_in", cfg.use_attn_in);
+  field("use_hook_tokens", cfg.use_hook_tokens);
+  field("init_mode", cfg.init_mode);
+  field("initializer_range", cfg.initializer_range);
+  field("init_weights", cfg.init_weights);
+  field("seed", cfg.seed, Shown::none_if_negative);
+  field("dtype", cfg.dtype, Shown::as_torch_dtype);
+  field("device", cfg.device, Shown::as_torch_device);
+  field("n_devices", cfg.n_devices);
+  field("from_checkpoint", cfg.from_checkpoint);
+  field("n_params", cfg.n_params, Shown::as_value, Read::never);
+}
+
+// Fields of TransformerLens's config that tlens does not have, printed as TransformerLens's
+// defaults so that the print matches.
+constexpr std::array<std::pair<const char*, const char*>, 7> kFieldsTlensLacks = {{
+    {"attn_types", "None"},
+    {"checkpoint_index", "None"},
+    {"checkpoint_label_type", "None"},
+    {"checkpoint_value", "None"},
+    {"rotary_dim", "None"},
+    {"use_local_attn", "False"},
+    {"window_size", "None"},
+}};
+
 std::string py_float(double x) {
   // Python prints 1e-05 and 0.02886751345948129: shortest round-trip, exponent padded to 2 digits.
   for (int precision = 1; precision <= 17; ++precision) {
@@ -41,7 +114,28 @@ std::string py_float(double x) {
   }
   return std::to_string(x);
 }
-std::string py_optional_int(int64_t x) { return x < 0 ? "None" : std::to_string(x); }
+
+// Python's repr of a field's value, as TransformerLens prints its config.
+template <typename T>
+std::string python_repr(const T& value, Shown shown) {
+  if constexpr (std::is_same_v<T, bool>) {
+    return value ? "True" : "False";
+  } else if constexpr (std::is_same_v<T, double>) {
+    return py_float(value);
+  } else if constexpr (std::is_same_v<T, int64_t>) {
+    return shown == Shown::none_if_negative && value < 0 ? "None" : std::to_string(value);
+  } else {
+    static_assert(std::is_same_v<T, std::string>);
+    if (shown == Shown::none_if_empty && value.empty()) return "None";
+    if (shown == Shown::as_torch_dtype) return "torch." + value;
+    if (shown == Shown::as_torch_device) {
+      const size_t colon = value.find(':');
+      if (colon == std::string::npos) return "device(type='" + value + "')";
+      return "device(type='" + value.substr(0, colon) + "', index=" + value.substr(colon + 1) + ")";
+    }
+    return "'" + value + "'";
+  }
+}
 
 // The product of non-negative factors, or nullopt when it does not fit in int64_t.
 std::optional<int64_t> checked_product(std::initializer_list<int64_t> factors) {
@@ -116,46 +210,9 @@ double HookedTransformerConfig::effective_attn_scale(int64_t layer) const {
 }
 
 nlohmann::json HookedTransformerConfig::to_json() const {
-  return {{"n_layers", n_layers},
-          {"d_model", d_model},
-          {"n_ctx", n_ctx},
-          {"d_head", d_head},
-          {"n_heads", n_heads},
-          {"d_mlp", d_mlp},
-          {"d_vocab", d_vocab},
-          {"d_vocab_out", d_vocab_out},
-          {"model_name", model_name},
-          {"act_fn", act_fn},
-          {"eps", eps},
-          {"use_attn_scale", use_attn_scale},
-          {"attn_scale", attn_scale},
-          {"scale_attn_by_inverse_layer_idx", scale_attn_by_inverse_layer_idx},
-          {"normalization_type", normalization_type},
-          {"positional_embedding_type", positional_embedding_type},
-          {"attention_dir", attention_dir},
-          {"attn_only", attn_only},
-          {"original_architecture", original_architecture},
-          {"tokenizer_name", tokenizer_name},
-          {"default_prepend_bos", default_prepend_bos},
-          {"use_attn_result", use_attn_result},
-          {"use_split_qkv_input", use_split_qkv_input},
-          {"use_hook_mlp_in", use_hook_mlp_in},
-          {"use_attn_in", use_attn_in},
-          {"use_hook_tokens", use_hook_tokens},
-          {"parallel_attn_mlp", parallel_attn_mlp},
-          {"gated_mlp", gated_mlp},
-          {"final_rms", final_rms},
-          {"post_embedding_ln", post_embedding_ln},
-          {"tokenizer_prepends_bos", tokenizer_prepends_bos},
-          {"init_mode", init_mode},
-          {"init_weights", init_weights},
-          {"initializer_range", initializer_range},
-          {"seed", seed},
-          {"dtype", dtype},
-          {"device", device},
-          {"n_devices", n_devices},
-          {"from_checkpoint", from_checkpoint},
-          {"n_params", n_params}};
+  nlohmann::json json = nlohmann::json::object();
+  for_each_field(*this, [&](const char* name, const auto& value, Shown, Read) { json[name] = value; });
+  return json;
 }
 
 HookedTransformerConfig HookedTransformerConfig::from_json(const nlohmann::json& j) {
@@ -167,113 +224,28 @@ HookedTransformerConfig HookedTransformerConfig::from_json(const nlohmann::json&
   HookedTransformerConfig cfg;
   // Absent or null keeps the default; a value of another JSON type is an error naming the field
   // (never a cast: 2.5 layers, "64" or 1e300 are not a d_model).
-  auto get = [&](const char* key, auto& field) {
+  for_each_field(cfg, [&](const char* name, auto& field, Shown, Read read) {
     using T = std::decay_t<decltype(field)>;
-    if (!j.contains(key) || j[key].is_null()) return;
-    if (!json_field::holds<T>(j[key])) {
-      throw Error(std::string("HookedTransformerConfig.") + key,
-                  std::string("expected ") + json_field::expected<T>() + ", found " + j[key].dump(),
+    if (read == Read::never || !j.contains(name) || j[name].is_null()) return;
+    if (!json_field::holds<T>(j[name])) {
+      throw Error(std::string("HookedTransformerConfig.") + name,
+                  std::string("expected ") + json_field::expected<T>() + ", found " + j[name].dump(),
                   "fix the config's JSON");
     }
-    field = j[key].get<T>();
-  };
-  get("n_layers", cfg.n_layers);
-  get("d_model", cfg.d_model);
-  get("n_ctx", cfg.n_ctx);
-  get("d_head", cfg.d_head);
-  get("n_heads", cfg.n_heads);
-  get("d_mlp", cfg.d_mlp);
-  get("d_vocab", cfg.d_vocab);
-  get("d_vocab_out", cfg.d_vocab_out);
-  get("model_name", cfg.model_name);
-  get("act_fn", cfg.act_fn);
-  get("eps", cfg.eps);
-  get("use_attn_scale", cfg.use_attn_scale);
-  get("attn_scale", cfg.attn_scale);
-  get("scale_attn_by_inverse_layer_idx", cfg.scale_attn_by_inverse_layer_idx);
-  get("normalization_type", cfg.normalization_type);
-  get("positional_embedding_type", cfg.positional_embedding_type);
-  get("attention_dir", cfg.attention_dir);
-  get("attn_only", cfg.attn_only);
-  get("original_architecture", cfg.original_architecture);
-  get("tokenizer_name", cfg.tokenizer_name);
-  get("default_prepend_bos", cfg.default_prepend_bos);
-  get("use_attn_result", cfg.use_attn_result);
-  get("use_split_qkv_input", cfg.use_split_qkv_input);
-  get("use_hook_mlp_in", cfg.use_hook_mlp_in);
-  get("use_attn_in", cfg.use_attn_in);
-  get("use_hook_tokens", cfg.use_hook_tokens);
-  get("parallel_attn_mlp", cfg.parallel_attn_mlp);
-  get("gated_mlp", cfg.gated_mlp);
-  get("final_rms", cfg.final_rms);
-  get("post_embedding_ln", cfg.post_embedding_ln);
-  get("tokenizer_prepends_bos", cfg.tokenizer_prepends_bos);
-  get("init_mode", cfg.init_mode);
-  get("init_weights", cfg.init_weights);
-  get("initializer_range", cfg.initializer_range);
-  get("seed", cfg.seed);
-  get("dtype", cfg.dtype);
-  get("device", cfg.device);
-  get("n_devices", cfg.n_devices);
-  get("from_checkpoint", cfg.from_checkpoint);
+    field = j[name].get<T>();
+  });
   cfg.finalize();
   return cfg;
 }
 
 std::string HookedTransformerConfig::to_string() const {
   // pprint of the dataclass dict: keys sorted, one per line.
-  std::vector<std::pair<std::string, std::string>> fields = {
-      {"act_fn", py_str(act_fn)},
-      {"attention_dir", py_str(attention_dir)},
-      {"attn_only", py_bool(attn_only)},
-      {"attn_types", "None"},
-      {"checkpoint_index", "None"},
-      {"checkpoint_label_type", "None"},
-      {"checkpoint_value", "None"},
-      {"d_head", std::to_string(d_head)},
-      {"d_mlp", std::to_string(d_mlp)},
-      {"d_model", std::to_string(d_model)},
-      {"d_vocab", std::to_string(d_vocab)},
-      {"d_vocab_out", std::to_string(d_vocab_out)},
-      {"default_prepend_bos", py_bool(default_prepend_bos)},
-      {"device", device.find(':') == std::string::npos
-                     ? "device(type='" + device + "')"
-                     : "device(type='" + device.substr(0, device.find(':')) + "', index=" +
-                           device.substr(device.find(':') + 1) + ")"},
-      {"dtype", "torch." + dtype},
-      {"eps", py_float(eps)},
-      {"final_rms", py_bool(final_rms)},
-      {"from_checkpoint", py_bool(from_checkpoint)},
-      {"gated_mlp", py_bool(gated_mlp)},
-      {"init_mode", py_str(init_mode)},
-      {"init_weights", py_bool(init_weights)},
-      {"initializer_range", py_float(initializer_range)},
-      {"model_name", py_str(model_name)},
-      {"n_ctx", std::to_string(n_ctx)},
-      {"n_devices", std::to_string(n_devices)},
-      {"n_heads", std::to_string(n_heads)},
-      {"n_layers", std::to_string(n_layers)},
-      {"n_params", std::to_string(n_params)},
-      {"normalization_type", normalization_type.empty() ? "None" : py_str(normalization_type)},
-      {"original_architecture",
-       original_architecture.empty() ? "None" : py_str(original_architecture)},
-      {"parallel_attn_mlp", py_bool(parallel_attn_mlp)},
-      {"positional_embedding_type", py_str(positional_embedding_type)},
-      {"post_embedding_ln", py_bool(post_embedding_ln)},
-      {"rotary_dim", "None"},
-      {"scale_attn_by_inverse_layer_idx", py_bool(scale_attn_by_inverse_layer_idx)},
-      {"seed", py_optional_int(seed)},
-      {"tokenizer_name", tokenizer_name.empty() ? "None" : py_str(tokenizer_name)},
-      {"tokenizer_prepends_bos", py_bool(tokenizer_prepends_bos)},
-      {"use_attn_in", py_bool(use_attn_in)},
-      {"use_attn_result", py_bool(use_attn_result)},
-      {"use_attn_scale", py_bool(use_attn_scale)},
-      {"use_hook_mlp_in", py_bool(use_hook_mlp_in)},
-      {"use_hook_tokens", py_bool(use_hook_tokens)},
-      {"use_local_attn", "False"},
-      {"use_split_qkv_input", py_bool(use_split_qkv_input)},
-      {"window_size", "None"},
-  };
+  std::vector<std::pair<std::string, std::string>> fields(kFieldsTlensLacks.begin(),
+                                                          kFieldsTlensLacks.end());
+  for_each_field(*this, [&](const char* name, const auto& value, Shown shown, Read) {
+    if (shown != Shown::hidden) fields.emplace_back(name, python_repr(value, shown));
+  });
+  std::sort(fields.begin(), fields.end());
   std::ostringstream out;
   out << "HookedTransformerConfig:\n{";
   for (size_t i = 0; i < fields.size(); ++i) {

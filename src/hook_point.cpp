@@ -9,7 +9,17 @@ namespace {
 std::atomic<uint64_t> next_hook_id{1};
 }
 
-HookPoint::HookPoint(std::string required_flag) : required_flag(std::move(required_flag)) {}
+const char* hook_flag_name(HookFlag flag) {
+  switch (flag) {
+    case HookFlag::use_attn_result: return "use_attn_result";
+    case HookFlag::use_split_qkv_input: return "use_split_qkv_input";
+    case HookFlag::use_hook_mlp_in: return "use_hook_mlp_in";
+    case HookFlag::use_attn_in: return "use_attn_in";
+  }
+  return "?";
+}
+
+HookPoint::HookPoint(std::optional<HookFlag> required_flag) : required_flag(required_flag) {}
 
 torch::Tensor HookPoint::run_hooks(const torch::Tensor& x) const {
   torch::Tensor current = x;

@@ -73,25 +73,25 @@ HookPoint& HookedRootModule::hook_point(const std::string& name) const {
                               : "did you mean '" + nearest + "'?");
 }
 
-bool HookedRootModule::flag_is_set(const std::string&) const { return true; }
+bool HookedRootModule::flag_is_set(HookFlag) const { return true; }
 
 std::vector<HookPoint*> HookedRootModule::select_hook_points(const NamesFilter& filter) const {
   std::vector<HookPoint*> selected;
   if (filter.is_explicit() && !filter.explicit_names().empty()) {
     for (const auto& name : filter.explicit_names()) {
       HookPoint& point = hook_point(name);
-      if (!point.required_flag.empty() && !flag_is_set(point.required_flag)) {
-        throw Error("hook '" + name + "'",
-                    "only fires when cfg." + point.required_flag + " is set, and it is off",
-                    "set cfg." + point.required_flag + " = true (model->set_" +
-                        point.required_flag + "(true)) before adding this hook");
+      if (point.required_flag && !flag_is_set(*point.required_flag)) {
+        const std::string flag = hook_flag_name(*point.required_flag);
+        throw Error("hook '" + name + "'", "only fires when cfg." + flag + " is set, and it is off",
+                    "set cfg." + flag + " = true (model->set_" + flag +
+                        "(true)) before adding this hook");
       }
       selected.push_back(&point);
     }
     return selected;
   }
   for (const auto& [name, point] : hook_dict_) {
-    if (!point->required_flag.empty() && !flag_is_set(point->required_flag)) continue;
+    if (point->required_flag && !flag_is_set(*point->required_flag)) continue;
     if (filter.matches(name)) selected.push_back(point.get());
   }
   return selected;

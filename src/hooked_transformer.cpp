@@ -5,6 +5,7 @@
 
 #include <torch/torch.h>
 
+#include "enum_names.h"
 #include "tlens/error.h"
 #include "tlens/loading/key_check.h"
 #include "tlens/loading/pretrained.h"
@@ -17,12 +18,18 @@
 namespace tlens {
 
 ReturnType parse_return_type(const std::string& name) {
-  if (name == "logits") return ReturnType::logits;
-  if (name == "loss") return ReturnType::loss;
-  if (name == "both") return ReturnType::both;
-  if (name == "none" || name == "None") return ReturnType::none;
-  throw Error("return_type '" + name + "'", "is not a return type",
-              "use logits, loss, both or none");
+  static constexpr EnumNames<ReturnType, 5> kNames = {{{ReturnType::logits, "logits"},
+                                                       {ReturnType::loss, "loss"},
+                                                       {ReturnType::both, "both"},
+                                                       {ReturnType::none, "none"},
+                                                       {ReturnType::none, "None"}}};
+  return enum_from_name(kNames, "return_type", name);
+}
+
+TokenPositionMode parse_token_position_mode(const std::string& name) {
+  static constexpr EnumNames<TokenPositionMode, 2> kNames = {
+      {{TokenPositionMode::first, "first"}, {TokenPositionMode::last, "last"}}};
+  return enum_from_name(kNames, "get_token_position mode", name);
 }
 
 HookedTransformerImpl::HookedTransformerImpl(HookedTransformerConfig cfg_in,
@@ -41,11 +48,13 @@ HookedTransformerImpl::HookedTransformerImpl(HookedTransformerConfig cfg_in,
   setup();
 }
 
-bool HookedTransformerImpl::flag_is_set(const std::string& flag) const {
-  if (flag == "use_attn_result") return cfg.use_attn_result;
-  if (flag == "use_split_qkv_input") return cfg.use_split_qkv_input;
-  if (flag == "use_hook_mlp_in") return cfg.use_hook_mlp_in;
-  if (flag == "use_attn_in") return cfg.use_attn_in;
+bool HookedTransformerImpl::flag_is_set(HookFlag flag) const {
+  switch (flag) {
+    case HookFlag::use_attn_result: return cfg.use_attn_result;
+    case HookFlag::use_split_qkv_input: return cfg.use_split_qkv_input;
+    case HookFlag::use_hook_mlp_in: return cfg.use_hook_mlp_in;
+    case HookFlag::use_attn_in: return cfg.use_attn_in;
+  }
   return true;
 }
 
@@ -77,14 +86,12 @@ void HookedTransformerImpl::check_tokens(const torch::Tensor& tokens) const {
 }
 
 torch::Tensor HookedTransformerImpl::get_attention_mask(
-    const torch::Tensor& tokens, bool prepend_bos, std::optional<std::string> padding_side) const {
-  const std::string side = padding_side.value_or(default_padding_side);
-  if (side != "left" && side != "right")
-    throw Error("padding_side", "expected \"left\" or \"right\", found \"" + side + "\"", "");
+    const torch::Tensor& tokens, bool prepend_bos, std::optional<PaddingSide> padding_side) const {
+  const PaddingSide side = padding_side.value_or(default_padding_side);
   if (!has_tokenizer()) return torch::ones_like(tokens, torch::kLong);  // [batch, pos]
   const int64_t pad = tokenizer_->pad_token_id();
   auto is_real = (tokens != pad).to(torch::kLong);  // [batch, pos]
-  if (side == "right") {
+  if (side == PaddingSide::right) {
     // Only the trailing pads are masked: a pad id inside the text stays visible.
     auto is_trailing_pad = is_real.flip(-1).cumsum(-1).flip(-1) == 0;  // [batch, pos]
     return (~is_trailing_pad).to(torch::kLong);
@@ -113,8 +120,8 @@ std::optional<torch::Tensor> HookedTransformerImpl::resolve_attention_mask(
   }
   // TransformerLens builds a mask only for left padding (the side given to this call, else the
   // model's default); with right padding the trailing pads are attended and counted in the loss.
-  std::string side = options.padding_side().value_or(default_padding_side);
-  if (side == "left" && has_tokenizer())
+  const PaddingSide side = options.padding_side().value_or(default_padding_side);
+  if (side == PaddingSide::left && has_tokenizer())
     return get_attention_mask(tokens, options.prepend_bos().value_or(cfg.default_prepend_bos), side);
   return std::nullopt;
 }
@@ -264,14 +271,14 @@ void HookedTransformerImpl::set_tokenizer(std::shared_ptr<const Tokenizer> token
 
 torch::Tensor HookedTransformerImpl::to_tokens(const std::string& text,
                                                std::optional<bool> prepend_bos,
-                                               std::optional<std::string> padding_side,
+                                               std::optional<PaddingSide> padding_side,
                                                bool truncate) const {
-  return to_tokens(std::vector<std::string>{text}, prepend_bos, std::move(padding_side), truncate);
+  return to_tokens(std::vector<std::string>{text}, prepend_bos, padding_side, truncate);
 }
 
 torch::Tensor HookedTransformerImpl::to_tokens(const std::vector<std::string>& texts,
                                                std::optional<bool> prepend_bos,
-                                               std::optional<std::string> padding_side,
+                                               std::optional<PaddingSide> padding_side,
                                                bool truncate) const {
   auto batch = tokenizer().tokenize_batch(
       texts, prepend_bos.value_or(cfg.default_prepend_bos),
@@ -322,21 +329,19 @@ std::string HookedTransformerImpl::to_single_str_token(int64_t token) const {
 }
 
 int64_t HookedTransformerImpl::get_token_position(const std::string& single_token,
-                                                  const std::string& input, const std::string& mode,
+                                                  const std::string& input, TokenPositionMode mode,
                                                   std::optional<bool> prepend_bos) const {
   return get_token_position(to_single_token(single_token), to_tokens(input, prepend_bos), mode);
 }
 
 int64_t HookedTransformerImpl::get_token_position(int64_t single_token, const torch::Tensor& input,
-                                                  const std::string& mode) const {
-  if (mode != "first" && mode != "last")
-    throw Error("get_token_position", "mode '" + mode + "' is not 'first' or 'last'", "");
+                                                  TokenPositionMode mode) const {
   auto flat = input.dim() == 2 ? input.squeeze(0) : input;
   auto positions = (flat == single_token).nonzero();
   if (positions.size(0) == 0)
     throw Error("get_token_position", "token " + std::to_string(single_token) + " is not in the input",
                 "check prepend_bos: positions count the BOS token");
-  return positions[mode == "first" ? 0 : positions.size(0) - 1].item<int64_t>();
+  return positions[mode == TokenPositionMode::first ? 0 : positions.size(0) - 1].item<int64_t>();
 }
 
 // --- weights ---

@@ -7,12 +7,13 @@
 //   cache("resid_pre", -1);                  // negative layers count from the end
 //   std::cout << cache;                      // ActivationCache with keys ['hook_embed', ...]
 //
-// Residual-stream analysis, as TransformerLens's (no pos_slice / batch_slice yet):
-//   std::vector<std::string> labels;
-//   auto resid = cache.accumulated_resid(-1, false, /*apply_ln=*/true, false, &labels);  // logit lens
-//   auto parts = cache.decompose_resid(-1, false, "all", false, true, &labels);          // embed, pos_embed, 0_attn_out, ...
-//   auto attrs = cache.logit_attrs(parts, answer_tokens, wrong_tokens);                 // direct logit attribution
-//   auto heads = cache.stack_head_results(-1, /*incl_remainder=*/true, false, &labels);   // "L0H0", ..., "remainder"
+// Residual-stream analysis, as TransformerLens's (no pos_slice / batch_slice yet); each stack
+// comes with its labels, as return_labels=True gives them:
+//   auto [resid, labels] = cache.accumulated_resid(tlens::AccumulatedResidOptions().apply_ln(true));  // logit lens
+//   auto parts = cache.decompose_resid();                  // parts.labels: embed, pos_embed, 0_attn_out, ...
+//   auto attrs = cache.logit_attrs(parts.stack, answer_tokens, wrong_tokens);  // direct logit attribution
+//   auto heads = cache.stack_head_results(tlens::StackHeadResultsOptions().incl_remainder(true));
+//                                                          // heads.labels: "L0H0", ..., "remainder"
 //
 // Keys keep execution order; a hook that fires twice (ln1 fires for q, k and v) keeps its first
 // position and its last value, as a Python dict does.
@@ -25,9 +26,50 @@
 #include <string>
 #include <vector>
 
+#include <torch/arg.h>
 #include <torch/types.h>
 
 namespace tlens {
+
+// A stack of residual-stream components with one label each: TransformerLens's
+// (stack, labels) of return_labels=True.
+struct ResidualStack {
+  torch::Tensor stack;              // [components, *batch_pos, d_model]
+  std::vector<std::string> labels;  // [components]: "0_pre", "embed", "L0H0", ...
+};
+
+// The keyword arguments of the analysis methods, TransformerLens's names and defaults. `layer`
+// counts the residual stream's inputs: layer L is block L's input, n_layers (or -1) the unembed.
+struct AccumulatedResidOptions {
+  TORCH_ARG(int64_t, layer) = -1;
+  TORCH_ARG(bool, incl_mid) = false;   // also each resid_mid before `layer`
+  TORCH_ARG(bool, apply_ln) = false;   // through `layer`'s LayerNorm (see apply_ln_to_stack)
+  TORCH_ARG(bool, mlp_input) = false;  // up to `layer`'s MLP input: adds its resid_mid
+};
+
+// Which writers decompose_resid splits the residual stream into.
+enum class DecomposeMode { all, attn, mlp };
+DecomposeMode parse_decompose_mode(const std::string& name);  // "all", "attn", "mlp"
+
+struct DecomposeResidOptions {
+  TORCH_ARG(int64_t, layer) = -1;
+  TORCH_ARG(bool, mlp_input) = false;  // up to `layer`'s MLP input: adds its attn_out
+  TORCH_ARG(DecomposeMode, mode) = DecomposeMode::all;
+  TORCH_ARG(bool, apply_ln) = false;
+  TORCH_ARG(bool, incl_embeds) = true;  // embed and pos_embed first
+};
+
+struct StackHeadResultsOptions {
+  TORCH_ARG(int64_t, layer) = -1;
+  TORCH_ARG(bool, incl_remainder) = false;  // adds resid_post[layer - 1] minus the heads' sum
+  TORCH_ARG(bool, apply_ln) = false;
+};
+
+struct ApplyLnToStackOptions {
+  TORCH_ARG(int64_t, layer) = -1;
+  TORCH_ARG(bool, mlp_input) = false;     // ln2's scale instead of ln1's
+  TORCH_ARG(bool, recompute_ln) = false;  // at the unembed: run ln_final on each component
+};
 
 class ActivationCache {
  public:
@@ -57,30 +99,23 @@ class ActivationCache {
 
   // Stack of the residual stream at the start of each layer up to `layer` (-1: also the final
   // resid_post), labels "0_pre", ["0_mid",] ..., "final_post". [components, *batch_pos, d_model]
-  torch::Tensor accumulated_resid(int64_t layer = -1, bool incl_mid = false, bool apply_ln = false,
-                                  bool mlp_input = false,
-                                  std::vector<std::string>* labels = nullptr) const;
+  ResidualStack accumulated_resid(const AccumulatedResidOptions& options = {}) const;
   // The residual stream's input to `layer` (-1: the unembed) split into what wrote it: embed,
-  // pos_embed, then per layer attn_out / mlp_out (mode "all", "attn" or "mlp"); the parts of
-  // mode "all" sum to that residual. [components, *batch_pos, d_model]
-  torch::Tensor decompose_resid(int64_t layer = -1, bool mlp_input = false,
-                                const std::string& mode = "all", bool apply_ln = false,
-                                bool incl_embeds = true,
-                                std::vector<std::string>* labels = nullptr) const;
+  // pos_embed, then per layer attn_out / mlp_out (as `mode` selects); the parts of
+  // DecomposeMode::all sum to that residual. [components, *batch_pos, d_model]
+  ResidualStack decompose_resid(const DecomposeResidOptions& options = {}) const;
   // Each head's output per layer below `layer` (-1: all), z @ W_O per head (from hook_result
   // when cached), labels "L0H0", "L0H1", ...; incl_remainder adds resid_post[layer - 1] minus
   // their sum ("remainder"). [layer * n_heads (+1), *batch_pos, d_model]
-  torch::Tensor stack_head_results(int64_t layer = -1, bool incl_remainder = false,
-                                   bool apply_ln = false,
-                                   std::vector<std::string>* labels = nullptr) const;
+  ResidualStack stack_head_results(const StackHeadResultsOptions& options = {}) const;
   // Stores blocks.{l}.attn.hook_result ([*batch_pos, head_index, d_model]) for every layer,
   // computed from hook_z and W_O, unless the run cached it already.
   void compute_head_results();
   // Treats each component as the input to `layer` (-1 or n_layers: the unembed's ln_final) and
   // applies that LayerNorm's cached scale (centering first for LN / LNPre models). With
   // recompute_ln at the unembed, ln_final runs on each component instead (the logit lens).
-  torch::Tensor apply_ln_to_stack(const torch::Tensor& residual_stack, int64_t layer = -1,
-                                  bool mlp_input = false, bool recompute_ln = false) const;
+  torch::Tensor apply_ln_to_stack(const torch::Tensor& residual_stack,
+                                  const ApplyLnToStackOptions& options = {}) const;
   // Each component's direct contribution to the logit of `tokens` (minus `incorrect_tokens`'):
   // (apply_ln_to_stack(stack) * W_U[:, tokens]).sum(-1). tokens: [], [batch] or [batch, pos].
   torch::Tensor logit_attrs(const torch::Tensor& residual_stack, const torch::Tensor& tokens,

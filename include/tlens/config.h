@@ -16,6 +16,8 @@
 
 namespace tlens {
 
+// Every field is also listed once in config.cpp's for_each_field, which reads, writes and
+// prints them all.
 struct HookedTransformerConfig {
   // Shapes.
   int64_t n_layers = 0;

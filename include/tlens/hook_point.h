@@ -28,11 +28,16 @@ class HookPoint;
 using HookFn =
     std::function<std::optional<torch::Tensor>(const torch::Tensor& activation, const HookPoint& hook)>;
 
+// The config flags (HookedTransformerConfig's use_* fields) without which a hook point never
+// fires; an enum, so a misspelt flag does not compile.
+enum class HookFlag { use_attn_result, use_split_qkv_input, use_hook_mlp_in, use_attn_in };
+const char* hook_flag_name(HookFlag flag);  // "use_attn_result", ...
+
 class HookPoint : public torch::nn::Module {
  public:
-  // `required_flag` names the config flag without which this hook point never fires
-  // (e.g. "use_attn_result" for attn.hook_result); empty when it always fires.
-  explicit HookPoint(std::string required_flag = "");
+  // `required_flag`: the config flag without which this hook point never fires
+  // (HookFlag::use_attn_result for attn.hook_result); none when it always fires.
+  explicit HookPoint(std::optional<HookFlag> required_flag = std::nullopt);
 
   // Identity, unless hooks are attached: then each runs in order, a returned tensor replacing x.
   torch::Tensor forward(const torch::Tensor& x) const {
@@ -53,7 +58,7 @@ class HookPoint : public torch::nn::Module {
   void pretty_print(std::ostream& stream) const override { stream << "HookPoint()"; }
 
   std::string name;           // full TransformerLens name, set by HookedRootModule::setup()
-  std::string required_flag;  // see constructor
+  std::optional<HookFlag> required_flag;  // see constructor
 
  private:
   torch::Tensor run_hooks(const torch::Tensor& x) const;

@@ -100,7 +100,7 @@ class HookedRootModule : public torch::nn::Module {
 
  protected:
   // Whether a hook point's required config flag is set; overridden by models with a config.
-  virtual bool flag_is_set(const std::string& flag) const;
+  virtual bool flag_is_set(HookFlag flag) const;
 
  private:
   std::vector<std::pair<std::string, std::shared_ptr<HookPoint>>> hook_dict_;

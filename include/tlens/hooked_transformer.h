@@ -33,13 +33,16 @@
 #include "tlens/devices.h"
 #include "tlens/hook_point.h"
 #include "tlens/hooked_root_module.h"
+#include "tlens/tokenizer/bpe.h"
 
 namespace tlens {
 
-class Tokenizer;
-
 enum class ReturnType { logits, loss, both, none };
 ReturnType parse_return_type(const std::string& name);  // "logits", "loss", "both", "none"
+
+// get_token_position's mode: the token's first or last occurrence.
+enum class TokenPositionMode { first, last };
+TokenPositionMode parse_token_position_mode(const std::string& name);  // "first", "last"
 
 // forward()'s keyword arguments, TransformerLens's names.
 struct ForwardOptions {
@@ -54,7 +57,7 @@ struct ForwardOptions {
   TORCH_ARG(std::optional<torch::Tensor>, tokens) = std::nullopt;          // [batch, pos]
   // For string input (and for the mask of left-padded tokens): override the model's defaults.
   TORCH_ARG(std::optional<bool>, prepend_bos) = std::nullopt;
-  TORCH_ARG(std::optional<std::string>, padding_side) = std::nullopt;
+  TORCH_ARG(std::optional<PaddingSide>, padding_side) = std::nullopt;
 };
 
 struct ForwardOutput {
@@ -76,7 +79,7 @@ struct FromPretrainedOptions {
   TORCH_ARG(bool, center_unembed) = true;
   TORCH_ARG(bool, fold_value_biases) = true;
   TORCH_ARG(std::optional<bool>, default_prepend_bos) = std::nullopt;
-  TORCH_ARG(std::optional<std::string>, default_padding_side) = std::nullopt;
+  TORCH_ARG(std::optional<PaddingSide>, default_padding_side) = std::nullopt;
   TORCH_ARG(std::optional<int64_t>, first_n_layers) = std::nullopt;
   TORCH_ARG(std::optional<int64_t>, n_ctx) = std::nullopt;
   // Print "Loaded pretrained model X into HookedTransformer" to stderr.
@@ -139,11 +142,11 @@ class HookedTransformerImpl : public HookedRootModule {
   // --- Tokenization helpers (need a tokenizer) ---
   // [1, pos] for one text; a list is padded (pad id on padding_side) to [batch, max_pos].
   torch::Tensor to_tokens(const std::string& text, std::optional<bool> prepend_bos = std::nullopt,
-                          std::optional<std::string> padding_side = std::nullopt,
+                          std::optional<PaddingSide> padding_side = std::nullopt,
                           bool truncate = true) const;
   torch::Tensor to_tokens(const std::vector<std::string>& texts,
                           std::optional<bool> prepend_bos = std::nullopt,
-                          std::optional<std::string> padding_side = std::nullopt,
+                          std::optional<PaddingSide> padding_side = std::nullopt,
                           bool truncate = true) const;
   std::vector<std::string> to_str_tokens(const std::string& text,
                                          std::optional<bool> prepend_bos = std::nullopt) const;
@@ -152,21 +155,21 @@ class HookedTransformerImpl : public HookedRootModule {
   int64_t to_single_token(const std::string& text) const;
   std::string to_single_str_token(int64_t token) const;
   int64_t get_token_position(const std::string& single_token, const std::string& input,
-                             const std::string& mode = "first",
+                             TokenPositionMode mode = TokenPositionMode::first,
                              std::optional<bool> prepend_bos = std::nullopt) const;
   int64_t get_token_position(int64_t single_token, const torch::Tensor& input,
-                             const std::string& mode = "first") const;
+                             TokenPositionMode mode = TokenPositionMode::first) const;
   const Tokenizer& tokenizer() const;  // tlens::Error if the model has none
   bool has_tokenizer() const { return tokenizer_ != nullptr; }
   void set_tokenizer(std::shared_ptr<const Tokenizer> tokenizer);
-  std::string default_padding_side = "right";
+  PaddingSide default_padding_side = PaddingSide::right;
 
-  // TransformerLens's utils.get_attention_mask: 0 on the leading pads (padding_side "left") or
-  // the trailing pads ("right"; default: default_padding_side); with left padding, prepend_bos
+  // TransformerLens's utils.get_attention_mask: 0 on the leading pads (PaddingSide::left) or
+  // the trailing pads (right; default: default_padding_side); with left padding, prepend_bos
   // and BOS == pad, the last leading pad is the row's BOS and counts as real. All ones without a
   // tokenizer. [batch, pos], int64.
   torch::Tensor get_attention_mask(const torch::Tensor& tokens, bool prepend_bos,
-                                   std::optional<std::string> padding_side = std::nullopt) const;
+                                   std::optional<PaddingSide> padding_side = std::nullopt) const;
   // TransformerLens's loss_fn: next-token cross-entropy.
   torch::Tensor loss_fn(const torch::Tensor& logits, const torch::Tensor& tokens,
                         const std::optional<torch::Tensor>& attention_mask = std::nullopt,
@@ -229,7 +232,7 @@ class HookedTransformerImpl : public HookedRootModule {
   Unembed unembed{nullptr};
 
  protected:
-  bool flag_is_set(const std::string& flag) const override;
+  bool flag_is_set(HookFlag flag) const override;
 
  private:
   void check_tokens(const torch::Tensor& tokens) const;

@@ -27,7 +27,7 @@ AttentionImpl::AttentionImpl(const HookedTransformerConfig& cfg, int64_t layer)
   hook_z = register_module("hook_z", std::make_shared<HookPoint>());
   hook_attn_scores = register_module("hook_attn_scores", std::make_shared<HookPoint>());
   hook_pattern = register_module("hook_pattern", std::make_shared<HookPoint>());
-  hook_result = register_module("hook_result", std::make_shared<HookPoint>("use_attn_result"));
+  hook_result = register_module("hook_result", std::make_shared<HookPoint>(HookFlag::use_attn_result));
 }
 
 const torch::Tensor& AttentionImpl::causal_mask(int64_t pos, const torch::Device& device) {

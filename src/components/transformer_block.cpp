@@ -24,14 +24,14 @@ TransformerBlockImpl::TransformerBlockImpl(const HookedTransformerConfig& cfg, i
   }
   attn = register_module("attn", Attention(cfg, layer));
   if (!cfg.attn_only) mlp = register_module("mlp", MLP(cfg));
-  auto hook = [this](const char* name, const char* flag = "") {
+  auto hook = [this](const char* name, std::optional<HookFlag> flag = std::nullopt) {
     return register_module(name, std::make_shared<HookPoint>(flag));
   };
-  hook_attn_in = hook("hook_attn_in", "use_attn_in");
-  hook_q_input = hook("hook_q_input", "use_split_qkv_input");
-  hook_k_input = hook("hook_k_input", "use_split_qkv_input");
-  hook_v_input = hook("hook_v_input", "use_split_qkv_input");
-  hook_mlp_in = hook("hook_mlp_in", "use_hook_mlp_in");
+  hook_attn_in = hook("hook_attn_in", HookFlag::use_attn_in);
+  hook_q_input = hook("hook_q_input", HookFlag::use_split_qkv_input);
+  hook_k_input = hook("hook_k_input", HookFlag::use_split_qkv_input);
+  hook_v_input = hook("hook_v_input", HookFlag::use_split_qkv_input);
+  hook_mlp_in = hook("hook_mlp_in", HookFlag::use_hook_mlp_in);
   hook_attn_out = hook("hook_attn_out");
   hook_mlp_out = hook("hook_mlp_out");
   hook_resid_pre = hook("hook_resid_pre");

@@ -17,6 +17,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "enum_names.h"
 #include "tlens/error.h"
 #include "util/files.h"
 
@@ -850,12 +851,15 @@ std::string Tokenizer::decode(const std::vector<int64_t>& ids) const {
 
 std::string Tokenizer::decode_token(int64_t id) const { return decode({id}); }
 
+PaddingSide parse_padding_side(const std::string& name) {
+  static constexpr EnumNames<PaddingSide, 2> kNames = {
+      {{PaddingSide::left, "left"}, {PaddingSide::right, "right"}}};
+  return enum_from_name(kNames, "padding_side", name);
+}
+
 TokenizedBatch Tokenizer::tokenize_batch(const std::vector<std::string>& texts, bool prepend_bos,
-                                         const std::string& padding_side,
+                                         PaddingSide padding_side,
                                          std::optional<int64_t> max_length) const {
-  if (padding_side != "right" && padding_side != "left") {
-    throw Error("padding_side", "expected \"right\" or \"left\", found \"" + padding_side + "\"");
-  }
   if (max_length && *max_length < 0) {
     throw Error("max_length", "expected >= 0, found " + std::to_string(*max_length));
   }
@@ -877,7 +881,7 @@ TokenizedBatch Tokenizer::tokenize_batch(const std::vector<std::string>& texts, 
   for (std::vector<int64_t>& row : batch.ids) {
     size_t real = row.size(), padding = longest - real;
     std::vector<int64_t> mask(longest, 1);
-    if (padding_side == "right") {
+    if (padding_side == PaddingSide::right) {
       row.insert(row.end(), padding, pad_token_id_);
       std::fill(mask.begin() + real, mask.end(), 0);
     } else {

@@ -311,9 +311,9 @@ TEST(Gpt2PaddingParity, TextsPaddedLeftOrRightPerCallOrByDefault) {
     SCOPED_TRACE(name);
     auto model = tlens::HookedTransformer::from_pretrained(
         fixture_dir("tok"),
-        tlens::FromPretrainedOptions().default_padding_side(spec[0].get<std::string>()).verbose(false));
+        tlens::FromPretrainedOptions().default_padding_side(tlens::parse_padding_side(spec[0].get<std::string>())).verbose(false));
     tlens::ForwardOptions options;
-    if (!spec[1].is_null()) options.padding_side(spec[1].get<std::string>());
+    if (!spec[1].is_null()) options.padding_side(tlens::parse_padding_side(spec[1].get<std::string>()));
     if (!spec[2].is_null()) options.prepend_bos(spec[2].get<bool>());
     auto tokens = model->to_tokens(texts, options.prepend_bos(), options.padding_side());
     EXPECT_TRUE(torch::equal(tokens, oracle[name + ".tokens"])) << tokens << oracle[name + ".tokens"];

@@ -46,46 +46,47 @@ Run run_fixture(bool remove_batch_dim = false) {
 TEST(ActivationCacheAnalysis, AccumulatedResidStacksTheResidualStreamWithLabels) {
   auto r = run_fixture();
   const auto& c = r.cache;
-  Strings labels;
-  auto all = c.accumulated_resid(-1, /*incl_mid=*/true, false, false, &labels);
+  auto [all, labels] = c.accumulated_resid(tlens::AccumulatedResidOptions().incl_mid(true));
   EXPECT_EQ(labels, (Strings{"0_pre", "0_mid", "1_pre", "1_mid", "final_post"}));
   ASSERT_EQ(all.sizes(), (std::vector<int64_t>{5, 2, 7, 48}));
   expect_close("0_mid", all[1], c["blocks.0.hook_resid_mid"], 0);
   expect_close("final_post", all[4], c["blocks.1.hook_resid_post"], 0);
-  auto to_one = c.accumulated_resid(1, false, false, /*mlp_input=*/true, &labels);
-  EXPECT_EQ(labels, (Strings{"0_pre", "1_pre", "1_mid"}));
-  EXPECT_EQ(to_one.size(0), 3);
+  auto to_one = c.accumulated_resid(tlens::AccumulatedResidOptions().layer(1).mlp_input(true));
+  EXPECT_EQ(to_one.labels, (Strings{"0_pre", "1_pre", "1_mid"}));
+  EXPECT_EQ(to_one.stack.size(0), 3);
 }
 
 TEST(ActivationCacheAnalysis, DecomposeResidSumsToTheResidualStream) {
   auto r = run_fixture();
   const auto& c = r.cache;
-  Strings labels;
-  auto parts = c.decompose_resid(-1, false, "all", false, true, &labels);
+  auto [parts, labels] = c.decompose_resid();
   EXPECT_EQ(labels, (Strings{"embed", "pos_embed", "0_attn_out", "0_mlp_out", "1_attn_out", "1_mlp_out"}));
   // The blocks' biases are in attn_out / mlp_out, so the parts add up exactly to resid_post.
   expect_close("sum of parts", parts.sum(0), c["blocks.1.hook_resid_post"], 1e-5);
-  auto to_mid = c.decompose_resid(1, /*mlp_input=*/true, "all", false, true, &labels);
-  EXPECT_EQ(labels.back(), "1_attn_out");
-  expect_close("sum up to 1_mid", to_mid.sum(0), c["blocks.1.hook_resid_mid"], 1e-5);
-  c.decompose_resid(-1, false, "attn", false, false, &labels);
-  EXPECT_EQ(labels, (Strings{"0_attn_out", "1_attn_out"}));
-  EXPECT_NE(tlens::testing::error_message([&] { c.decompose_resid(-1, false, "heads"); }).find("all, attn or mlp"),
+  auto to_mid = c.decompose_resid(tlens::DecomposeResidOptions().layer(1).mlp_input(true));
+  EXPECT_EQ(to_mid.labels.back(), "1_attn_out");
+  expect_close("sum up to 1_mid", to_mid.stack.sum(0), c["blocks.1.hook_resid_mid"], 1e-5);
+  auto attn = c.decompose_resid(
+      tlens::DecomposeResidOptions().mode(tlens::DecomposeMode::attn).incl_embeds(false));
+  EXPECT_EQ(attn.labels, (Strings{"0_attn_out", "1_attn_out"}));
+  // A mode given as text (a command line's) is checked where it becomes a DecomposeMode.
+  EXPECT_EQ(tlens::parse_decompose_mode("mlp"), tlens::DecomposeMode::mlp);
+  EXPECT_NE(tlens::testing::error_message([&] { tlens::parse_decompose_mode("heads"); }).find("all, attn or mlp"),
             std::string::npos);
 }
 
 TEST(ActivationCacheAnalysis, ApplyLnToStackUsesTheCachedScale) {
   auto r = run_fixture();
   const auto& c = r.cache;
-  auto stack = c.accumulated_resid(-1);  // [3, batch, pos, d_model]
+  auto stack = c.accumulated_resid().stack;  // [3, batch, pos, d_model]
   // At the unembed, the final residual through ln_final's cached scale is ln_final's output.
-  auto scaled = c.apply_ln_to_stack(stack, -1);
+  auto scaled = c.apply_ln_to_stack(stack);
   expect_close("final_post scaled", scaled[2], c["ln_final.hook_normalized"], 1e-5);
   // Into layer 1's attention: resid_pre 1, centered, over blocks.1.ln1's scale.
-  auto into_one = c.apply_ln_to_stack(stack.narrow(0, 1, 1), 1);
+  auto into_one = c.apply_ln_to_stack(stack.narrow(0, 1, 1), tlens::ApplyLnToStackOptions().layer(1));
   expect_close("1_pre into ln1", into_one[0], c["blocks.1.ln1.hook_normalized"], 1e-5);
   // apply_ln at the unembed recomputes ln_final per component (the logit lens).
-  auto lens = c.accumulated_resid(-1, false, /*apply_ln=*/true);
+  auto lens = c.accumulated_resid(tlens::AccumulatedResidOptions().apply_ln(true)).stack;
   auto x = c["blocks.0.hook_resid_pre"];
   auto centered = x - x.mean(-1, true);
   expect_close("0_pre through ln_final", lens[0],
@@ -98,7 +99,7 @@ TEST(ActivationCacheAnalysis, LogitAttrsOfTheFinalResidualAreTheLogitDifference)
   // No pos_slice yet: a token for every position (the next one, the last position its first).
   auto answer = r.tokens.narrow(1, 1, 6);                      // [batch, pos - 1]
   auto wrong = (answer + 1).remainder(r.model->cfg.d_vocab);  // [batch, pos - 1]
-  auto stack = c.accumulated_resid(-1).narrow(0, 2, 1);  // [1, batch, pos, d_model]
+  auto stack = c.accumulated_resid().stack.narrow(0, 2, 1);  // [1, batch, pos, d_model]
   auto answer_all = torch::cat({answer, answer.narrow(1, 0, 1)}, 1);  // [batch, pos]
   auto wrong_all = torch::cat({wrong, wrong.narrow(1, 0, 1)}, 1);     // [batch, pos]
   auto attrs = c.logit_attrs(stack, answer_all, wrong_all);           // [1, batch, pos]
@@ -109,7 +110,7 @@ TEST(ActivationCacheAnalysis, LogitAttrsOfTheFinalResidualAreTheLogitDifference)
                       .view(answer_all.sizes());  // [batch, pos]
   expect_close("logit difference", attrs[0], expected, 1e-5);
   // The decomposition's attributions add up to the same difference.
-  auto parts = c.decompose_resid();
+  auto parts = c.decompose_resid().stack;
   expect_close("sum of part attributions", c.logit_attrs(parts, answer_all, wrong_all).sum(0), expected, 1e-4);
   EXPECT_NE(tlens::testing::error_message([&] { c.logit_attrs(stack, answer_all, answer); }).find("shape"),
             std::string::npos);
@@ -119,8 +120,7 @@ TEST(ActivationCacheAnalysis, StackHeadResultsSplitsAttnOutByHead) {
   auto r = run_fixture();
   const auto& c = r.cache;
   const int64_t H = r.model->cfg.n_heads;  // 3
-  Strings labels;
-  auto heads = c.stack_head_results(-1, /*incl_remainder=*/true, false, &labels);
+  auto [heads, labels] = c.stack_head_results(tlens::StackHeadResultsOptions().incl_remainder(true));
   ASSERT_EQ(heads.size(0), 2 * H + 1);
   EXPECT_EQ(labels.front(), "L0H0");
   EXPECT_EQ(labels[H], "L1H0");
@@ -139,18 +139,18 @@ TEST(ActivationCacheAnalysis, StackHeadResultsSplitsAttnOutByHead) {
   // Direct logit attribution per head: with the remainder the parts add up to the whole.
   auto next = torch::cat({r.tokens.narrow(1, 1, 6), r.tokens.narrow(1, 0, 1)}, 1);  // [batch, pos]
   auto per_head = c.logit_attrs(heads, next);  // [2 * H + 1, batch, pos]
-  auto whole = c.logit_attrs(c.accumulated_resid().narrow(0, 2, 1), next)[0];
+  auto whole = c.logit_attrs(c.accumulated_resid().stack.narrow(0, 2, 1), next)[0];
   expect_close("per-head attributions sum", per_head.sum(0), whole, 1e-4);
-  EXPECT_EQ(c.stack_head_results(0).size(0), 0);
+  EXPECT_EQ(c.stack_head_results(tlens::StackHeadResultsOptions().layer(0)).stack.size(0), 0);
 }
 
 TEST(ActivationCacheAnalysis, WorksWithoutTheBatchDim) {
   auto r = run_fixture(/*remove_batch_dim=*/true);
-  auto parts = r.cache.decompose_resid();  // [components, pos, d_model]
+  auto parts = r.cache.decompose_resid().stack;  // [components, pos, d_model]
   EXPECT_EQ(parts.dim(), 3);
   expect_close("sum of parts", parts.sum(0), r.cache["blocks.1.hook_resid_post"], 1e-5);
   auto next = r.tokens[0];  // [pos]
-  auto attrs = r.cache.logit_attrs(r.cache.accumulated_resid(), next);  // [3, pos]
+  auto attrs = r.cache.logit_attrs(r.cache.accumulated_resid().stack, next);  // [3, pos]
   auto expected = r.logits[0].gather(-1, next.unsqueeze(-1)).squeeze(-1) - r.model->b_U().index_select(0, next);  // logits keep the batch dim
   expect_close("direct logit", attrs[2], expected, 1e-5);
 }
@@ -168,18 +168,17 @@ TEST(ActivationCacheAnalysis, MatchesTransformerLens) {
   torch::NoGradGuard no_grad;
   auto cache = model->run_with_cache(expected("tokens")).second;
   auto answers = expected("answers"), wrong = expected("wrong");
-  Strings labels;
-  auto lens = cache.accumulated_resid(-1, /*incl_mid=*/true, /*apply_ln=*/true, false, &labels);
-  EXPECT_EQ(labels, expected_labels("accumulated_resid_labels"));
-  expect_close("accumulated_resid", lens, expected("accumulated_resid_mid_ln"), 1e-4);
-  auto parts = cache.decompose_resid(-1, false, "all", /*apply_ln=*/true, true, &labels);
-  EXPECT_EQ(labels, expected_labels("decompose_resid_labels"));
-  expect_close("decompose_resid", parts, expected("decompose_resid_ln"), 1e-4);
-  auto heads = cache.stack_head_results(-1, /*incl_remainder=*/true, /*apply_ln=*/true, &labels);
-  EXPECT_EQ(labels, expected_labels("stack_head_results_labels"));
-  expect_close("stack_head_results", heads, expected("stack_head_results_remainder_ln"), 1e-4);
-  expect_close("logit_attrs parts", cache.logit_attrs(parts, answers, wrong), expected("logit_attrs_parts"), 1e-4);
-  expect_close("logit_attrs heads", cache.logit_attrs(heads, answers), expected("logit_attrs_heads"), 1e-4);
+  auto lens = cache.accumulated_resid(tlens::AccumulatedResidOptions().incl_mid(true).apply_ln(true));
+  EXPECT_EQ(lens.labels, expected_labels("accumulated_resid_labels"));
+  expect_close("accumulated_resid", lens.stack, expected("accumulated_resid_mid_ln"), 1e-4);
+  auto parts = cache.decompose_resid(tlens::DecomposeResidOptions().apply_ln(true));
+  EXPECT_EQ(parts.labels, expected_labels("decompose_resid_labels"));
+  expect_close("decompose_resid", parts.stack, expected("decompose_resid_ln"), 1e-4);
+  auto heads = cache.stack_head_results(tlens::StackHeadResultsOptions().incl_remainder(true).apply_ln(true));
+  EXPECT_EQ(heads.labels, expected_labels("stack_head_results_labels"));
+  expect_close("stack_head_results", heads.stack, expected("stack_head_results_remainder_ln"), 1e-4);
+  expect_close("logit_attrs parts", cache.logit_attrs(parts.stack, answers, wrong), expected("logit_attrs_parts"), 1e-4);
+  expect_close("logit_attrs heads", cache.logit_attrs(heads.stack, answers), expected("logit_attrs_heads"), 1e-4);
 }
 
 TEST(ActivationCacheAnalysis, ACacheWithoutAModelSaysSo) {

@@ -242,7 +242,7 @@ TEST(BpeHuggingFace, EncodeToStrTokensAndDecode) {
     Ids want = entry["ids"].get<Ids>();
     EXPECT_EQ(ids, want) << "text: " << nlohmann::json(text).dump() << "\n"
                          << first_difference(ids, want, gpt2());
-    auto batch = gpt2().tokenize_batch({text}, true, "right", gpt2().model_max_length);
+    auto batch = gpt2().tokenize_batch({text}, true, tlens::PaddingSide::right, gpt2().model_max_length);
     EXPECT_EQ(batch.ids[0], entry["to_tokens"].get<Ids>()) << nlohmann::json(text).dump();
     EXPECT_EQ(str_tokens(gpt2(), batch.ids[0]),
               entry["to_str_tokens"].get<std::vector<std::string>>())
@@ -275,7 +275,7 @@ TEST(BpeHuggingFace, PaddingAndBos) {
   for (const auto& entry : hf_fixture()["batches"]) {
     auto batch = gpt2().tokenize_batch(entry["texts"].get<std::vector<std::string>>(),
                                        entry["prepend_bos"].get<bool>(),
-                                       entry["padding_side"].get<std::string>(), 1024);
+                                       tlens::parse_padding_side(entry["padding_side"].get<std::string>()), 1024);
     std::string label = entry["texts"].dump() + " bos=" + entry["prepend_bos"].dump() +
                         " side=" + entry["padding_side"].dump();
     EXPECT_EQ(batch.ids, entry["ids"].get<std::vector<Ids>>()) << label;
@@ -287,10 +287,10 @@ TEST(BpeHuggingFace, TruncationToNCtx) {
   const auto& truncation = hf_fixture()["truncation"];
   std::string text =
       repeat(truncation["text_repeat"].get<std::string>(), truncation["times"].get<size_t>());
-  auto batch = gpt2().tokenize_batch({text}, true, "right", gpt2().model_max_length);
+  auto batch = gpt2().tokenize_batch({text}, true, tlens::PaddingSide::right, gpt2().model_max_length);
   EXPECT_EQ(batch.ids[0].size(), 1024u);
   EXPECT_EQ(batch.ids[0], truncation["ids"].get<Ids>());
-  EXPECT_EQ(gpt2().tokenize_batch({text}, true, "right", std::nullopt).ids[0].size(), 1027u);
+  EXPECT_EQ(gpt2().tokenize_batch({text}, true, tlens::PaddingSide::right, std::nullopt).ids[0].size(), 1027u);
 }
 
 TEST(BpeHuggingFace, DecodePartialUtf8ShowsReplacementCharacter) {
@@ -626,9 +626,9 @@ TEST(BpeEdgeCases, InvalidUtf8NeverCrashes) {
 }
 
 TEST(BpeEdgeCases, BadArguments) {
-  EXPECT_THROW(gpt2().tokenize_batch({"a"}, true, "middle"), tlens::Error);
-  EXPECT_THROW(gpt2().tokenize_batch({"a"}, true, "right", -1), tlens::Error);
-  EXPECT_EQ(gpt2().tokenize_batch({"a b c"}, true, "right", 2).ids[0], (Ids{50256, 64}));
+  EXPECT_THROW(tlens::parse_padding_side("middle"), tlens::Error);
+  EXPECT_THROW(gpt2().tokenize_batch({"a"}, true, tlens::PaddingSide::right, -1), tlens::Error);
+  EXPECT_EQ(gpt2().tokenize_batch({"a b c"}, true, tlens::PaddingSide::right, 2).ids[0], (Ids{50256, 64}));
 }
 
 // The O(n log n) merge loop for words over 64 bytes must agree with the textbook loop that

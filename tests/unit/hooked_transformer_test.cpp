@@ -209,6 +209,19 @@ TEST(HookedTransformer, ParametersAreContiguousInTransformerLensLayout) {
   EXPECT_TRUE(torch::equal(copy->forward(tokens), model->forward(tokens)));
 }
 
+// get_token_position: the first occurrence by default, the last with TokenPositionMode::last.
+TEST(HookedTransformer, TokenPositionIsTheFirstOrLastOccurrence) {
+  tlens::HookedTransformer model(tiny_config());
+  auto tokens = torch::tensor({{int64_t{5}, int64_t{7}, int64_t{5}, int64_t{9}}});  // [1, 4]
+  EXPECT_EQ(model->get_token_position(5, tokens), 0);
+  EXPECT_EQ(model->get_token_position(5, tokens, tlens::TokenPositionMode::last), 2);
+  EXPECT_EQ(model->get_token_position(9, tokens[0], tlens::TokenPositionMode::first), 3);
+  EXPECT_EQ(tlens::parse_token_position_mode("last"), tlens::TokenPositionMode::last);
+  EXPECT_NE(tlens::testing::error_message([] { tlens::parse_token_position_mode("middle"); })
+                .find("expected \"first\" or \"last\", found \"middle\""),
+            std::string::npos);
+}
+
 // TransformerLens's get_attention_mask: only the leading pads (left) or the trailing pads (right)
 // are masked, a pad inside the text stays; with BOS == pad and prepend_bos, the last leading pad
 // is the row's BOS. The side comes from the argument, else default_padding_side.
@@ -220,18 +233,20 @@ TEST(HookedTransformer, AttentionMaskMasksOnlyTheLeadingOrTrailingPads) {
   ASSERT_EQ(model->tokenizer().bos_token_id(), pad);
   auto left = torch::tensor({{pad, pad, pad, int64_t{5}, pad, int64_t{7}},
                              {pad, int64_t{4}, int64_t{5}, int64_t{6}, pad, int64_t{7}}});  // [2, 6]
-  EXPECT_TRUE(torch::equal(model->get_attention_mask(left, true, "left"),
+  EXPECT_TRUE(torch::equal(model->get_attention_mask(left, true, tlens::PaddingSide::left),
                            torch::tensor({{0, 0, 1, 1, 1, 1}, {1, 1, 1, 1, 1, 1}}).to(torch::kLong)));
-  EXPECT_TRUE(torch::equal(model->get_attention_mask(left, false, "left"),
+  EXPECT_TRUE(torch::equal(model->get_attention_mask(left, false, tlens::PaddingSide::left),
                            torch::tensor({{0, 0, 0, 1, 1, 1}, {0, 1, 1, 1, 1, 1}}).to(torch::kLong)));
   auto right = torch::tensor({{pad, int64_t{5}, pad, int64_t{7}, pad, pad}});  // [1, 6]
-  EXPECT_TRUE(torch::equal(model->get_attention_mask(right, true, "right"),
+  EXPECT_TRUE(torch::equal(model->get_attention_mask(right, true, tlens::PaddingSide::right),
                            torch::tensor({{1, 1, 1, 1, 0, 0}}).to(torch::kLong)));
   // No side given: the model's default.
   EXPECT_TRUE(torch::equal(model->get_attention_mask(right, true), torch::tensor({{1, 1, 1, 1, 0, 0}}).to(torch::kLong)));
-  model->default_padding_side = "left";
+  model->default_padding_side = tlens::PaddingSide::left;
   EXPECT_TRUE(torch::equal(model->get_attention_mask(left, true), torch::tensor({{0, 0, 1, 1, 1, 1}, {1, 1, 1, 1, 1, 1}}).to(torch::kLong)));
-  EXPECT_NE(tlens::testing::error_message([&] { model->get_attention_mask(left, true, "middle"); })
+  // A side given as text is checked where it becomes a PaddingSide.
+  EXPECT_EQ(tlens::parse_padding_side("left"), tlens::PaddingSide::left);
+  EXPECT_NE(tlens::testing::error_message([&] { tlens::parse_padding_side("middle"); })
                 .find("padding_side: expected \"left\" or \"right\", found \"middle\""),
             std::string::npos);
 }

@@ -6,8 +6,8 @@
 //   tokenizer.encode("Hullo, my name is");     // {39, 724, 78, 11, 616, 1438, 318}   (no BOS)
 //   tokenizer.decode_token(724);               // "ull"
 //   tokenizer.id_to_token(616);                // "Ġmy"  (vocabulary form, see below)
-//   auto batch = tokenizer.tokenize_batch({"Hi", "Hullo there"}, /*prepend_bos=*/true, "right",
-//                                         /*max_length=*/1024);
+//   auto batch = tokenizer.tokenize_batch({"Hi", "Hullo there"}, /*prepend_bos=*/true,
+//                                         tlens::PaddingSide::right, /*max_length=*/1024);
 //   // batch.ids            = {{50256, 17250, 50256, 50256, 50256}, {50256, 39, 724, 78, 612}}
 //   // batch.attention_mask = {{1, 1, 0, 0, 0},                     {1, 1, 1, 1, 1}}
 //
@@ -56,6 +56,11 @@
 
 namespace tlens {
 
+// The end of a row that padding goes on (Hugging Face's tokenizer.padding_side).
+enum class PaddingSide { left, right };
+// "left" / "right" -> PaddingSide, for a side given as text; tlens::Error naming both otherwise.
+PaddingSide parse_padding_side(const std::string& name);
+
 // One batch of token ids ready for a [batch, pos] tensor, as TransformerLens's to_tokens makes.
 struct TokenizedBatch {
   std::vector<std::vector<int64_t>> ids;             // [batch, pos], padded with the pad id
@@ -93,9 +98,9 @@ class Tokenizer {
 
   // TransformerLens's to_tokens on strings: BOS prepended to every row when `prepend_bos`,
   // each row truncated to its first `max_length` ids (to_tokens passes n_ctx), rows padded to
-  // the longest with pad_token_id() on `padding_side` ("right" or "left").
+  // the longest with pad_token_id() on `padding_side`.
   TokenizedBatch tokenize_batch(const std::vector<std::string>& texts, bool prepend_bos,
-                                const std::string& padding_side = "right",
+                                PaddingSide padding_side = PaddingSide::right,
                                 std::optional<int64_t> max_length = std::nullopt) const;
 
   // The words the split pattern cuts `text` into (special tokens kept whole), as raw text.
