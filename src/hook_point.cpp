@@ -35,10 +35,10 @@ torch::Tensor HookPoint::run_hooks(const torch::Tensor& x) const {
   return current;
 }
 
-uint64_t HookPoint::add_hook(HookFn fn, bool is_permanent, bool prepend) {
+uint64_t HookPoint::add_hook(HookFn fn, const HookOptions& options) {
   uint64_t id = next_hook_id++;
-  Entry entry{id, std::move(fn), is_permanent};
-  if (prepend) {
+  Entry entry{id, std::move(fn), options.is_permanent()};
+  if (options.prepend()) {
     hooks_.insert(hooks_.begin(), std::move(entry));
   } else {
     hooks_.push_back(std::move(entry));
@@ -52,13 +52,15 @@ void HookPoint::remove_hook(uint64_t id) {
                hooks_.end());
 }
 
-void HookPoint::remove_hooks(bool including_permanent) {
+void HookPoint::remove_hooks(PermanentHooks permanent) {
+  const bool including_permanent = permanent == PermanentHooks::included;
   hooks_.erase(std::remove_if(hooks_.begin(), hooks_.end(),
                               [&](const Entry& e) { return including_permanent || !e.is_permanent; }),
                hooks_.end());
 }
 
-size_t HookPoint::num_hooks(bool including_permanent) const {
+size_t HookPoint::num_hooks(PermanentHooks permanent) const {
+  const bool including_permanent = permanent == PermanentHooks::included;
   return std::count_if(hooks_.begin(), hooks_.end(),
                        [&](const Entry& e) { return including_permanent || !e.is_permanent; });
 }

@@ -98,15 +98,15 @@ std::vector<HookPoint*> HookedRootModule::select_hook_points(const NamesFilter& 
 }
 
 std::vector<HookHandle> HookedRootModule::add_hook(const NamesFilter& names, HookFn fn,
-                                                   bool is_permanent, bool prepend) {
+                                                   const HookOptions& options) {
   std::vector<HookHandle> handles;
   for (HookPoint* point : select_hook_points(names))
-    handles.push_back({point, point->add_hook(fn, is_permanent, prepend)});
+    handles.push_back({point, point->add_hook(fn, options)});
   return handles;
 }
 
-void HookedRootModule::reset_hooks(bool including_permanent) {
-  for (const auto& [name, point] : hook_dict_) point->remove_hooks(including_permanent);
+void HookedRootModule::reset_hooks(PermanentHooks permanent) {
+  for (const auto& [name, point] : hook_dict_) point->remove_hooks(permanent);
 }
 
 HookScope HookedRootModule::hooks(const FwdHooks& fwd_hooks) {
@@ -124,9 +124,9 @@ HookScope HookedRootModule::hooks(const FwdHooks& fwd_hooks) {
   return HookScope(std::move(all));
 }
 
-size_t HookedRootModule::num_hooks(bool including_permanent) const {
+size_t HookedRootModule::num_hooks(PermanentHooks permanent) const {
   size_t n = 0;
-  for (const auto& [name, point] : hook_dict_) n += point->num_hooks(including_permanent);
+  for (const auto& [name, point] : hook_dict_) n += point->num_hooks(permanent);
   return n;
 }
 

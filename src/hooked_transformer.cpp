@@ -195,7 +195,8 @@ ForwardOutput HookedTransformerImpl::forward(const std::string& text, const Forw
 
 ForwardOutput HookedTransformerImpl::forward(const std::vector<std::string>& texts,
                                              const ForwardOptions& options) {
-  auto tokens = to_tokens(texts, options.prepend_bos(), options.padding_side());
+  auto tokens = to_tokens(
+      texts, ToTokensOptions().prepend_bos(options.prepend_bos()).padding_side(options.padding_side()));
   return forward(tokens, options);
 }
 
@@ -247,7 +248,10 @@ std::pair<torch::Tensor, ActivationCache> HookedTransformerImpl::run_with_cache(
 
 std::pair<torch::Tensor, ActivationCache> HookedTransformerImpl::run_with_cache(
     const std::string& text, const CacheOptions& cache_options, const ForwardOptions& options) {
-  return run_with_cache(to_tokens(text, options.prepend_bos(), options.padding_side()), cache_options,
+  return run_with_cache(to_tokens(text, ToTokensOptions()
+                                              .prepend_bos(options.prepend_bos())
+                                              .padding_side(options.padding_side())),
+                        cache_options,
                         options);
 }
 
@@ -270,20 +274,16 @@ void HookedTransformerImpl::set_tokenizer(std::shared_ptr<const Tokenizer> token
 }
 
 torch::Tensor HookedTransformerImpl::to_tokens(const std::string& text,
-                                               std::optional<bool> prepend_bos,
-                                               std::optional<PaddingSide> padding_side,
-                                               bool truncate) const {
-  return to_tokens(std::vector<std::string>{text}, prepend_bos, padding_side, truncate);
+                                               const ToTokensOptions& options) const {
+  return to_tokens(std::vector<std::string>{text}, options);
 }
 
 torch::Tensor HookedTransformerImpl::to_tokens(const std::vector<std::string>& texts,
-                                               std::optional<bool> prepend_bos,
-                                               std::optional<PaddingSide> padding_side,
-                                               bool truncate) const {
+                                               const ToTokensOptions& options) const {
   auto batch = tokenizer().tokenize_batch(
-      texts, prepend_bos.value_or(cfg.default_prepend_bos),
-      padding_side.value_or(default_padding_side),
-      truncate ? std::optional<int64_t>(cfg.n_ctx) : std::nullopt);
+      texts, options.prepend_bos().value_or(cfg.default_prepend_bos),
+      options.padding_side().value_or(default_padding_side),
+      options.truncate() ? std::optional<int64_t>(cfg.n_ctx) : std::nullopt);
   const int64_t rows = static_cast<int64_t>(batch.ids.size());
   const int64_t pos = rows ? static_cast<int64_t>(batch.ids[0].size()) : 0;
   auto tokens = torch::empty({rows, pos}, torch::kLong);  // [batch, pos]
@@ -294,8 +294,8 @@ torch::Tensor HookedTransformerImpl::to_tokens(const std::vector<std::string>& t
 }
 
 std::vector<std::string> HookedTransformerImpl::to_str_tokens(const std::string& text,
-                                                              std::optional<bool> prepend_bos) const {
-  return to_str_tokens(to_tokens(text, prepend_bos));
+                                                              const ToTokensOptions& options) const {
+  return to_str_tokens(to_tokens(text, options));
 }
 
 std::vector<std::string> HookedTransformerImpl::to_str_tokens(const torch::Tensor& tokens) const {
@@ -331,7 +331,7 @@ std::string HookedTransformerImpl::to_single_str_token(int64_t token) const {
 int64_t HookedTransformerImpl::get_token_position(const std::string& single_token,
                                                   const std::string& input, TokenPositionMode mode,
                                                   std::optional<bool> prepend_bos) const {
-  return get_token_position(to_single_token(single_token), to_tokens(input, prepend_bos), mode);
+  return get_token_position(to_single_token(single_token), to_tokens(input, ToTokensOptions().prepend_bos(prepend_bos)), mode);
 }
 
 int64_t HookedTransformerImpl::get_token_position(int64_t single_token, const torch::Tensor& input,

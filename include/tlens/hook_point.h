@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include <torch/arg.h>
 #include <torch/nn/module.h>
 #include <torch/types.h>
 
@@ -33,6 +34,18 @@ using HookFn =
 enum class HookFlag { use_attn_result, use_split_qkv_input, use_hook_mlp_in, use_attn_in };
 const char* hook_flag_name(HookFlag flag);  // "use_attn_result", ...
 
+// add_hook's options: TransformerLens's is_permanent=False, prepend=False keywords.
+//   model->add_hook("hook_embed", fn, tlens::HookOptions().is_permanent(true));
+struct HookOptions {
+  // Survives reset_hooks() (not reset_hooks(PermanentHooks::included)).
+  TORCH_ARG(bool, is_permanent) = false;
+  // Runs before the hooks already on the hook point, instead of after them.
+  TORCH_ARG(bool, prepend) = false;
+};
+
+// Whether reset_hooks / num_hooks take permanent hooks in (TransformerLens's including_permanent).
+enum class PermanentHooks { excluded, included };
+
 class HookPoint : public torch::nn::Module {
  public:
   // `required_flag`: the config flag without which this hook point never fires
@@ -46,11 +59,11 @@ class HookPoint : public torch::nn::Module {
   }
   bool has_hooks() const { return !hooks_.empty(); }
 
-  // Returns an id that remove_hook() takes. `prepend` puts the hook before the existing ones.
-  uint64_t add_hook(HookFn fn, bool is_permanent = false, bool prepend = false);
+  // Returns an id that remove_hook() takes.
+  uint64_t add_hook(HookFn fn, const HookOptions& options = {});
   void remove_hook(uint64_t id);
-  void remove_hooks(bool including_permanent = false);
-  size_t num_hooks(bool including_permanent = true) const;
+  void remove_hooks(PermanentHooks permanent = PermanentHooks::excluded);
+  size_t num_hooks(PermanentHooks permanent = PermanentHooks::included) const;
 
   // The layer parsed from "blocks.L...."; nullopt for hook_embed, ln_final, ...
   std::optional<int64_t> layer() const;

@@ -3,7 +3,7 @@
 //   model->add_hook("blocks.0.hook_resid_pre", fn);                      // by name
 //   model->add_hook(std::vector<std::string>{"hook_embed", "hook_pos_embed"}, fn);  // a list
 //   model->add_hook([](const std::string& n) { return ends_with(n, "hook_pattern"); }, fn);
-//   model->add_hook("blocks.0.hook_resid_pre", fn, /*is_permanent=*/true);  // survives reset_hooks
+//   model->add_hook("blocks.0.hook_resid_pre", fn, tlens::HookOptions().is_permanent(true));  // survives reset_hooks
 //   {
 //     auto scope = model->hooks({{"blocks.0.attn.hook_pattern", fn}});   // `with model.hooks(...)`
 //     model->forward(tokens);
@@ -87,16 +87,16 @@ class HookedRootModule : public torch::nn::Module {
   // Predicates skip hook points whose flag is off, since those never fire.
   std::vector<HookPoint*> select_hook_points(const NamesFilter& filter) const;
 
-  std::vector<HookHandle> add_hook(const NamesFilter& names, HookFn fn, bool is_permanent = false,
-                                   bool prepend = false);
+  std::vector<HookHandle> add_hook(const NamesFilter& names, HookFn fn,
+                                   const HookOptions& options = {});
   std::vector<HookHandle> add_perma_hook(const NamesFilter& names, HookFn fn) {
-    return add_hook(names, std::move(fn), /*is_permanent=*/true);
+    return add_hook(names, std::move(fn), HookOptions().is_permanent(true));
   }
-  void reset_hooks(bool including_permanent = false);
+  void reset_hooks(PermanentHooks permanent = PermanentHooks::excluded);
   // `with model.hooks(fwd_hooks=...)`: the returned scope removes these hooks when it ends.
   [[nodiscard]] HookScope hooks(const FwdHooks& fwd_hooks);
   // Number of hooks attached over all hook points.
-  size_t num_hooks(bool including_permanent = true) const;
+  size_t num_hooks(PermanentHooks permanent = PermanentHooks::included) const;
 
  protected:
   // Whether a hook point's required config flag is set; overridden by models with a config.

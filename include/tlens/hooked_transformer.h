@@ -45,6 +45,15 @@ enum class TokenPositionMode { first, last };
 TokenPositionMode parse_token_position_mode(const std::string& name);  // "first", "last"
 
 // forward()'s keyword arguments, TransformerLens's names.
+// to_tokens's options (TransformerLens's keywords): unset ones take the model's defaults
+// (cfg.default_prepend_bos, default_padding_side); truncate cuts each text to n_ctx tokens.
+//   model->to_tokens(text, tlens::ToTokensOptions().prepend_bos(false).truncate(false));
+struct ToTokensOptions {
+  TORCH_ARG(std::optional<bool>, prepend_bos) = std::nullopt;
+  TORCH_ARG(std::optional<PaddingSide>, padding_side) = std::nullopt;
+  TORCH_ARG(bool, truncate) = true;
+};
+
 struct ForwardOptions {
   TORCH_ARG(ReturnType, return_type) = ReturnType::logits;
   TORCH_ARG(bool, loss_per_token) = false;
@@ -141,15 +150,11 @@ class HookedTransformerImpl : public HookedRootModule {
 
   // --- Tokenization helpers (need a tokenizer) ---
   // [1, pos] for one text; a list is padded (pad id on padding_side) to [batch, max_pos].
-  torch::Tensor to_tokens(const std::string& text, std::optional<bool> prepend_bos = std::nullopt,
-                          std::optional<PaddingSide> padding_side = std::nullopt,
-                          bool truncate = true) const;
+  torch::Tensor to_tokens(const std::string& text, const ToTokensOptions& options = {}) const;
   torch::Tensor to_tokens(const std::vector<std::string>& texts,
-                          std::optional<bool> prepend_bos = std::nullopt,
-                          std::optional<PaddingSide> padding_side = std::nullopt,
-                          bool truncate = true) const;
+                          const ToTokensOptions& options = {}) const;
   std::vector<std::string> to_str_tokens(const std::string& text,
-                                         std::optional<bool> prepend_bos = std::nullopt) const;
+                                         const ToTokensOptions& options = {}) const;
   std::vector<std::string> to_str_tokens(const torch::Tensor& tokens) const;  // [pos] or [1, pos]
   std::string to_string(const torch::Tensor& tokens) const;                   // [pos] or [1, pos]
   int64_t to_single_token(const std::string& text) const;

@@ -75,7 +75,7 @@ int cmd_attention(int argc, char** argv) {
   if (layer < 0 || layer >= model->cfg.n_layers)
     throw Error("--layer " + std::to_string(layer),
                 "is out of range: the model has layers 0.." + std::to_string(model->cfg.n_layers - 1), "");
-  auto tokens = model->to_tokens(prompt, std::nullopt, std::nullopt, /*truncate=*/false);
+  auto tokens = model->to_tokens(prompt, tlens::ToTokensOptions().truncate(false));
   check_prompt(model, tokens, prompt);
   const std::string hook = "blocks." + std::to_string(layer) + ".attn.hook_pattern";
   auto [logits, cache] = model->run_with_cache(
@@ -107,7 +107,7 @@ int cmd_probs(int argc, char** argv) {
   const std::string prompt = args.prompt();
   auto model = HookedTransformer::from_pretrained(args.value("--model", "gpt2"), model_options(args));
   torch::NoGradGuard no_grad;
-  auto tokens = model->to_tokens(prompt, std::nullopt, std::nullopt, /*truncate=*/false);
+  auto tokens = model->to_tokens(prompt, tlens::ToTokensOptions().truncate(false));
   check_prompt(model, tokens, prompt);
   if (tokens.size(1) < 2) throw Error("the prompt", "is a single token", "pass at least one word");
   auto probs = model->forward(tokens).softmax(-1).squeeze(0);  // [pos, d_vocab]

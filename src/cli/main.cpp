@@ -146,7 +146,7 @@ int cmd_run(const Args& args) {
   if (args.has("--names")) tlens::cli::check_selects_hooks(*model, filter, "--names", names);
   torch::NoGradGuard no_grad;
   auto tokens = ids ? torch::tensor(*ids, torch::kLong).unsqueeze(0)        // [1, pos]
-                    : model->to_tokens(prompt, !args.flag("--no-bos"));  // [1, pos]
+                    : model->to_tokens(prompt, tlens::ToTokensOptions().prepend_bos(!args.flag("--no-bos")));  // [1, pos]
   auto [logits, cache] = model->run_with_cache(tokens, tlens::CacheOptions().names_filter(filter));
   std::vector<std::pair<std::string, torch::Tensor>> tensors = {{"logits", logits},
                                                                  {"tokens", tokens}};

@@ -222,12 +222,12 @@ TEST(Hooks, PermanentHooksSurviveResetHooks) {
   auto model = tiny_model(2);
   auto tokens = tiny_tokens();
   std::map<std::string, int> counts;
-  model->add_hook("hook_pos_embed", counter(counts), /*is_permanent=*/true);
+  model->add_hook("hook_pos_embed", counter(counts), tlens::HookOptions().is_permanent(true));
   model->add_hook("blocks.0.hook_resid_pre", counter(counts));
   model->add_hook(std::vector<std::string>{"blocks.0.hook_mlp_out", "blocks.1.hook_mlp_out"},
                   counter(counts));
   EXPECT_EQ(model->num_hooks(), 4u);
-  EXPECT_EQ(model->num_hooks(/*including_permanent=*/false), 3u);
+  EXPECT_EQ(model->num_hooks(tlens::PermanentHooks::excluded), 3u);
   model->reset_hooks();
   EXPECT_EQ(model->num_hooks(), 1u);
   model->forward(tokens);
@@ -237,10 +237,36 @@ TEST(Hooks, PermanentHooksSurviveResetHooks) {
   // A scope leaves permanent hooks alone too.
   { auto scope = model->hooks({{"hook_pos_embed", noop()}}); }
   EXPECT_EQ(model->num_hooks(), 1u);
-  model->reset_hooks(/*including_permanent=*/true);
+  model->reset_hooks(tlens::PermanentHooks::included);
   EXPECT_EQ(model->num_hooks(), 0u);
   model->forward(tokens);
   EXPECT_EQ(counts["hook_pos_embed"], 1);
+}
+
+// HookOptions().prepend(true) runs a hook before those already there (TransformerLens's
+// prepend=True), each seeing what the one before it returned.
+TEST(Hooks, PrependedHooksRunFirst) {
+  auto model = tiny_model(1);
+  std::vector<std::string> order;
+  auto tag = [&](const std::string& name) -> tlens::HookFn {
+    return [&order, name](const torch::Tensor& x, const tlens::HookPoint&) -> std::optional<torch::Tensor> {
+      order.push_back(name);
+      return name == "first" ? std::optional<torch::Tensor>(x * 0) : std::nullopt;
+    };
+  };
+  torch::Tensor seen;
+  model->add_hook("blocks.0.hook_resid_pre", tag("second"));
+  model->add_hook("blocks.0.hook_resid_pre", tag("first"), tlens::HookOptions().prepend(true));
+  model->add_hook("blocks.0.hook_resid_pre",
+                  [&](const torch::Tensor& x, const tlens::HookPoint&) -> std::optional<torch::Tensor> {
+                    order.push_back("third");
+                    seen = x;
+                    return std::nullopt;
+                  });
+  model->forward(tiny_tokens());
+  EXPECT_EQ(order, (std::vector<std::string>{"first", "second", "third"}));
+  ASSERT_TRUE(seen.defined());
+  EXPECT_EQ(seen.abs().max().item<float>(), 0.0f);  // the prepended hook's replacement
 }
 
 TEST(Hooks, NamesFilterCachesOnlyWhatItNames) {

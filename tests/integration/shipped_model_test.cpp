@@ -44,7 +44,7 @@ TEST(ShippedModel, LoadsByNameWithItsOwnTokenizer) {
   auto model = load();
   EXPECT_EQ(model->cfg.n_layers, 2);
   EXPECT_EQ(model->tokenizer().vocab_size(), model->cfg.d_vocab);
-  EXPECT_EQ(model->to_string(model->to_tokens("And God said, Let there be light", false)),
+  EXPECT_EQ(model->to_string(model->to_tokens("And God said, Let there be light", tlens::ToTokensOptions().prepend_bos(false))),
             "And God said, Let there be light");
 }
 
@@ -75,7 +75,7 @@ TEST(ShippedModel, PredictsTheRepeatedNameTheSecondTime) {
   auto model = load();
   const std::string name = " Quomatarus";
   auto tokens = model->to_tokens("This is a story about Quomatarus. When one day Quomatarus decided");
-  auto name_tokens = model->to_tokens(name, /*prepend_bos=*/false);  // [1, n]
+  auto name_tokens = model->to_tokens(name, tlens::ToTokensOptions().prepend_bos(false));  // [1, n]
   const int64_t n = name_tokens.size(1), length = tokens.size(1);
   ASSERT_GE(n, 2);
   // Where the name starts, the first and the second time.

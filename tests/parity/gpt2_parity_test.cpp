@@ -315,7 +315,8 @@ TEST(Gpt2PaddingParity, TextsPaddedLeftOrRightPerCallOrByDefault) {
     tlens::ForwardOptions options;
     if (!spec[1].is_null()) options.padding_side(tlens::parse_padding_side(spec[1].get<std::string>()));
     if (!spec[2].is_null()) options.prepend_bos(spec[2].get<bool>());
-    auto tokens = model->to_tokens(texts, options.prepend_bos(), options.padding_side());
+    auto tokens = model->to_tokens(
+        texts, tlens::ToTokensOptions().prepend_bos(options.prepend_bos()).padding_side(options.padding_side()));
     EXPECT_TRUE(torch::equal(tokens, oracle[name + ".tokens"])) << tokens << oracle[name + ".tokens"];
     auto both = model->forward(texts, tlens::ForwardOptions(options).return_type(tlens::ReturnType::both));
     expect_close(name + ".logits", both.logits, oracle[name + ".logits"], kRtol);
