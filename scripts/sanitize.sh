@@ -3,7 +3,7 @@
 # build-asan/ and runs ctest there. libtorch itself is not instrumented: ASan checks our code's
 # memory accesses, and every allocation (libtorch's too) through its malloc.
 #   scripts/sanitize.sh                       # everything, every test
-#   TLENS_SANITIZE_TARGETS="bpe_test linear_test" scripts/sanitize.sh -E '_NOT_BUILT$'
+#   TLENS_SANITIZE_TARGETS="bpe_test backend_test" scripts/sanitize.sh -E '_NOT_BUILT$'
 #                                             # only those test binaries (ctest lists the
 #                                             # others as NAME_NOT_BUILT)
 # Arguments go to ctest. A sanitizer report fails the test that made it (halt_on_error and
