@@ -60,7 +60,7 @@ int cmd_demo(int argc, char** argv) {
   const std::string out_dir = args.value("--out", "tlens_demo");
   std::cout << "tlens demo: the seed notebook with model '" << model.name << "' (" << model.reason
             << "), pictures in " << out_dir << "/\n\n";
-  return town_hall(model.name, out_dir, std::cout, model_options(args));
+  return app::town_hall(model.name, out_dir, std::cout, model_options(args));
 }
 
 int cmd_attention(int argc, char** argv) {
