@@ -4,4 +4,4 @@ tlens_test(train_test tests/unit/train_test.cpp tlens)
 tlens_test(shipped_model_test tests/integration/shipped_model_test.cpp tlens)
 # The `tlens train / eval / models` commands, called in-process.
 tlens_test(commands_train_test tests/integration/commands_train_test.cpp tlens)
-target_sources(commands_train_test PRIVATE src/cli/commands_train.cpp src/cli/args.cpp src/cli/options.cpp)
+target_link_libraries(commands_train_test PRIVATE tlens_app)

@@ -486,3 +486,55 @@ TEST(Cli, ViewCommandsWriteHtmlAndRejectBadInput) {
   }
   EXPECT_FALSE(fs::exists(dir / "x.html"));
 }
+
+// The help comes from the options' definitions: every command is listed, and a command's help
+// shows the options it shares with the others (--model, --device, --dtype, --threads).
+TEST(Cli, HelpIsMadeFromTheOptions) {
+  auto r = tlens_cli("--help");
+  ASSERT_EQ(r.code, 0) << r.out;
+  for (const char* command : {"info", "run", "tokenize", "predict", "demo", "attention", "probs", "bench",
+                              "train", "eval", "models"})
+    EXPECT_TRUE(std::regex_search(r.out, std::regex("\n  " + std::string(command) + " +[a-z]"))) << command << "\n" << r.out;
+  EXPECT_EQ(tlens_cli("").code, 1);  // no command: the help, and a failure
+  r = tlens_cli("run --help");
+  ASSERT_EQ(r.code, 0) << r.out;
+  for (const char* flag : {"--model", "--device", "--dtype", "--threads", "--out", "--tokens", "--names",
+                           "--prompt-file", "--no-processing", "--no-bos", "PROMPT"})
+    EXPECT_NE(r.out.find(flag), std::string::npos) << flag << "\n" << r.out;
+  EXPECT_EQ(tlens_cli("help run").out, r.out);
+  r = tlens_cli("train --help");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("--n-layers INT=2"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("--device"), std::string::npos) << r.out;  // train makes its model
+}
+
+// After the command, every word that is not an option is the prompt's, a command's name too;
+// a word that starts with - goes after --, and an unknown one is an error naming it. An option
+// given twice takes its last value.
+TEST(Cli, PromptWordsAreWordsEvenWhenTheyLookLikeCommandsOrFlags) {
+  if (!tlens::find_gpt2_vocab_dir()) GTEST_SKIP() << "GPT-2's vocabulary is absent";
+  auto str_tokens_of = [](const std::string& arguments) {
+    auto r = tlens_cli("tokenize --model gpt2 --no-bos --json " + arguments);
+    EXPECT_EQ(r.code, 0) << arguments << "\n" << r.out;
+    return r.code == 0 ? nlohmann::json::parse(r.out)["str_tokens"] : nlohmann::json();
+  };
+  EXPECT_EQ(str_tokens_of("run the probs"), nlohmann::json({"run", " the", " pro", "bs"}));
+  EXPECT_EQ(str_tokens_of("-- -x --json"), nlohmann::json({"-", "x", " --", "json"}));
+  EXPECT_EQ(str_tokens_of("-5 degrees"), nlohmann::json({"-", "5", " degrees"}));
+  EXPECT_EQ(str_tokens_of("--model /nonexistent/dir --model gpt2 hi"), nlohmann::json({"hi"}));  // the last
+  auto r = tlens_cli("tokenize --model gpt2 -x");
+  EXPECT_NE(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("error: tlens tokenize -x: is not an option of this command"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("`tlens tokenize -- -x`"), std::string::npos) << r.out;
+  r = tlens_cli("predict --model gpt2 --top-kk 3 hi");
+  EXPECT_NE(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("error: tlens predict --top-kk: is not an option of this command\nhint: did you mean --top-k?"),
+            std::string::npos) << r.out;
+  r = tlens_cli("models extra");
+  EXPECT_NE(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("error: tlens models 'extra': is a word this command does not take"), std::string::npos)
+      << r.out;
+  // Numbers: base 10 and whole, or an error naming the flag before any model loads.
+  r = tlens_cli("predict --model /nonexistent/dir --top-k 3x hi");
+  EXPECT_NE(r.out.find("error: --top-k 3x: is not a whole number"), std::string::npos) << r.out;
+}

@@ -1,4 +1,4 @@
-// `tlens train`, `tlens eval` and `tlens models`, called in-process as main would call them.
+// `tlens train`, `tlens eval` and `tlens models`, run in-process as main runs them.
 #include <unistd.h>
 
 #include <cstdlib>
@@ -12,7 +12,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "tlens/cli/commands.h"
+#include "cli.h"
 #include "tlens/error.h"
 #include "tlens/loading/model_resolver.h"
 
@@ -20,15 +20,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Runs `command` with `args` and returns what it printed on stdout.
-std::string run(int (*command)(int, char**), std::vector<std::string> args) {
-  args.insert(args.begin(), "tlens");
-  std::vector<char*> argv;
-  for (auto& arg : args) argv.push_back(arg.data());
+// Runs `tlens args...` and returns what it printed on stdout.
+std::string run(const std::vector<std::string>& args) {
   std::ostringstream captured;
   auto* saved = std::cout.rdbuf(captured.rdbuf());
   try {
-    int code = command(static_cast<int>(argv.size()), argv.data());
+    int code = tlens::app::run_cli(args);
     std::cout.rdbuf(saved);
     EXPECT_EQ(code, 0);
   } catch (...) {
@@ -43,7 +40,7 @@ bool shipped_model_present() {
 }
 
 TEST(CommandsTrain, ModelsListsShippedCacheAndHubNames) {
-  auto models = nlohmann::json::parse(run(tlens::cli::cmd_models, {"models", "--json"}));
+  auto models = nlohmann::json::parse(run({"models", "--json"}));
   bool shipped = false, hub = false;
   for (const auto& m : models) {
     shipped = shipped || (m["source"] == "shipped" && m["name"] == "tlens-induction-2l");
@@ -60,7 +57,7 @@ TEST(CommandsTrain, TlensModelsOverridesTheShippedFolderAndNamesResolve) {
   std::ofstream(dir / "my-model" / "config.json") << "{}";
   fs::create_directories(dir / "not-a-model");
   ::setenv("TLENS_MODELS", dir.c_str(), 1);
-  auto models = nlohmann::json::parse(run(tlens::cli::cmd_models, {"models", "--json"}));
+  auto models = nlohmann::json::parse(run({"models", "--json"}));
   ::unsetenv("TLENS_MODELS");
   int shipped = 0;
   for (const auto& m : models)
@@ -79,7 +76,7 @@ TEST(CommandsTrain, TlensModelsOverridesTheShippedFolderAndNamesResolve) {
 TEST(CommandsTrain, EvalOfTheShippedModelMeetsItsThresholds) {
   if (!shipped_model_present()) GTEST_SKIP() << "models/tlens-induction-2l is absent; run scripts/train_shipped_model.sh";
   auto report = nlohmann::json::parse(
-      run(tlens::cli::cmd_eval, {"eval", "--model", "tlens-induction-2l", "--json", "--max-windows", "8"}));
+      run({"eval", "--model", "tlens-induction-2l", "--json", "--max-windows", "8"}));
   EXPECT_LE(report["induction_loss"]["second_half"].get<double>(),
             0.5 * report["induction_loss"]["first_half"].get<double>());
   EXPECT_GE(report["best_induction_head"]["score"].get<double>(), 0.3);
@@ -94,7 +91,7 @@ TEST(CommandsTrain, TrainErrorsAreActionable) {
   std::ofstream(dir / "empty.txt") << "\n";
   auto expect_error = [&](std::vector<std::string> args, const std::string& words) {
     try {
-      run(tlens::cli::cmd_train, args);
+      run(args);
       ADD_FAILURE() << "expected tlens::Error mentioning '" << words << "'";
     } catch (const tlens::Error& e) {
       EXPECT_NE(std::string(e.what()).find(words), std::string::npos) << e.what();

@@ -1,4 +1,4 @@
-// The seed notebook end to end (examples/town_hall.cpp, also `tlens demo`) on the model tlens
+// The seed notebook end to end (apps/tlens/town_hall.cpp, `tlens demo`) on the model tlens
 // ships: it runs to the end, and what it prints is what the library computes here.
 #include <filesystem>
 #include <iomanip>
@@ -38,7 +38,7 @@ TEST(TownHall, RunsToTheEndAndPrintsTheLibrarysNumbers) {
   ASSERT_FALSE(model_dir.empty()) << "no model in " << tlens::loading::shipped_models_dir();
   auto out_dir = fs::temp_directory_path() / ("tlens_town_hall_" + std::to_string(getpid()));
   std::ostringstream printed;
-  ASSERT_EQ(town_hall(model_dir, out_dir.string(), printed), 0);
+  ASSERT_EQ(tlens::app::town_hall(model_dir, out_dir.string(), printed), 0);
   const std::string text = printed.str();
 
   auto model = tlens::HookedTransformer::from_pretrained(model_dir, tlens::FromPretrainedOptions().verbose(false));

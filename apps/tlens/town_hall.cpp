@@ -1,9 +1,10 @@
 // The seed notebook (P2020 Town Hall, "transformer_clean.ipynb"), cell by cell, in tlens.
-// Read it side by side with the notebook: the same variable names, the same outputs.
+// Read it side by side with the notebook: the same variable names, the same outputs. It uses the
+// public API only.
 //
-//   build/town_hall [MODEL] [OUT_DIR]      # examples/town_hall_main.cpp; `tlens demo` runs it too
+//   tlens demo [--model M] [--out DIR]
 //
-// The pictures (the CircuitsVis and plotly cells) are written to OUT_DIR as HTML files.
+// The pictures (the CircuitsVis and plotly cells) are written to DIR as HTML files.
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
@@ -16,6 +17,8 @@
 #include "tlens/tokenizer/bpe.h"
 #include "tlens/vis/tensor.h"
 #include "town_hall.h"
+
+namespace tlens::app {
 
 namespace {
 
@@ -56,9 +59,7 @@ std::string shape(const torch::Tensor& t) { return "torch.Size(" + c10::str(t.si
 }  // namespace
 
 int town_hall(const std::string& model_name, const std::string& out_dir, std::ostream& out,
-              const tlens::FromPretrainedOptions& options) {
-  namespace vis = tlens::vis;
-  using tlens::CacheOptions;
+              const FromPretrainedOptions& options) {
   torch::NoGradGuard no_grad;  // t.set_grad_enabled(False)
   // Checked (not a file, a FIFO or an unwritable place) before the model loads.
   std::filesystem::create_directories(tlens::loading::checked_output_dir(out_dir));
@@ -134,3 +135,5 @@ int town_hall(const std::string& model_name, const std::string& out_dir, std::os
       << ".html, attention_heads_L" << layer5 << ".html\n";
   return 0;
 }
+
+}  // namespace tlens::app

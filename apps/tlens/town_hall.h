@@ -1,4 +1,4 @@
-// The seed notebook's walkthrough (examples/town_hall.cpp), shared by the example and `tlens demo`.
+// The seed notebook's walkthrough (town_hall.cpp), cell by cell: what `tlens demo` runs.
 #pragma once
 
 #include <ostream>
@@ -6,8 +6,12 @@
 
 #include <tlens/hooked_transformer.h>
 
+namespace tlens::app {
+
 // Runs every cell for `model_name` (a folder or a name), printing what each cell shows to `out`
 // and writing the pictures to `out_dir`; `options` chooses the device and dtype. Throws
 // tlens::Error on bad input.
 int town_hall(const std::string& model_name, const std::string& out_dir, std::ostream& out,
-              const tlens::FromPretrainedOptions& options = {});
+              const FromPretrainedOptions& options = {});
+
+}  // namespace tlens::app
