@@ -42,6 +42,12 @@ std::vector<std::string> known_model_names() {
   return names;
 }
 
+std::vector<std::string> official_model_names() {
+  std::vector<std::string> names;
+  for (const auto& model : known_models()) names.push_back(model.official);
+  return names;
+}
+
 const std::vector<std::string>& required_checkpoint_files() {
   static const std::vector<std::string> files = {"config.json", "model.safetensors"};
   return files;

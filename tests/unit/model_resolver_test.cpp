@@ -189,6 +189,8 @@ TEST(ModelNames, AliasesMapToTheOfficialName) {
   EXPECT_EQ(official_model_name("gpt2-large"), "gpt2-large");
   EXPECT_EQ(official_model_name("gpt2-xl"), "gpt2-xl");
   EXPECT_EQ(official_model_name("distilgpt2"), "distilgpt2");
+  EXPECT_EQ(tlens::loading::official_model_names(),
+            (std::vector<std::string>{"gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl", "distilgpt2"}));
   EXPECT_EQ(official_model_name("gpt-2"), "");
   auto names = tlens::loading::known_model_names();
   for (const std::string name : {"gpt2", "gpt2-small", "gpt2-medium", "gpt2-large", "gpt2-xl"}) {

@@ -52,7 +52,7 @@ nlohmann::json list_models() {
     if (auto snapshot = loading::find_in_hf_cache(repo, loading::required_checkpoint_files()))
       models.push_back({{"name", repo}, {"path", *snapshot}, {"source", "cache"}});
   // Hub: the names resolve_model downloads.
-  for (const char* name : {"gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl"})
+  for (const auto& name : loading::official_model_names())
     models.push_back({{"name", name}, {"path", nullptr}, {"source", "hub"}});
   return models;
 }

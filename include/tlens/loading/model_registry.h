@@ -16,6 +16,8 @@ namespace tlens::loading {
 std::string official_model_name(const std::string& name);
 // Every name resolve_model accepts, aliases included.
 std::vector<std::string> known_model_names();
+// The official names only (Hugging Face repo ids), one per model: what `tlens models` lists.
+std::vector<std::string> official_model_names();
 
 // The files a GPT-2 checkpoint needs from the hub; tokenizer files are optional there.
 const std::vector<std::string>& required_checkpoint_files();   // config.json, model.safetensors
