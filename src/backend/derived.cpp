@@ -74,6 +74,10 @@ std::atomic<bool>& enabled_flag() {
 
 torch::Tensor derived(const char* kind, std::initializer_list<torch::Tensor> sources,
                       const std::function<torch::Tensor()>& make) {
+  // An inference tensor (made under torch.inference_mode) has no version counter to tell an
+  // in-place edit by: made each time, never kept.
+  for (const auto& t : sources)
+    if (t.is_inference()) return make();
   auto& r = registry();
   std::lock_guard<std::mutex> lock(r.mutex);
   const auto key = std::make_pair(std::string(kind), sources.begin()->data_ptr());

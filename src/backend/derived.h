@@ -6,7 +6,8 @@
 //
 // An entry is made on first use and made again when a source's storage or version changes
 // (set_data, load_state_dict, an in-place edit such as weight processing's); it is dropped when a
-// source's storage is freed (at the next miss, or by release_unused_derived()).
+// source's storage is freed (at the next miss, or by release_unused_derived()). Sources that are
+// inference tensors (no version counter) get a fresh tensor on every call, never a kept one.
 #pragma once
 
 #include <cstdint>

@@ -32,7 +32,7 @@ torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& W, const torch
   float* C = out.data_ptr<float>();
   if (transposed) {  // Bt[n, k] = W[k, n], row stride W.stride(1)
     cpu::parallel_small_gemm_nt(M, K, N, A, x.stride(0), W.data_ptr<float>(), W.stride(1), bias, C);
-  } else if (derived_weights_enabled()) {
+  } else if (derived_weights_enabled() && !W.is_inference()) {
     // [d_out, d_in]: W's transpose, contiguous, kept while W is unchanged
     auto Wt = derived("transpose", {W}, [&] { return W.t().contiguous(); });
     cpu::parallel_small_gemm_nt(M, K, N, A, x.stride(0), Wt.data_ptr<float>(), K, bias, C);

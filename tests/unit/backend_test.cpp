@@ -102,6 +102,23 @@ TEST_F(Linear, DerivedTransposeFollowsTheWeight) {
   EXPECT_EQ(backend::release_unused_derived(), before);  // W is gone: so is its copy
 }
 
+// Weights made under inference mode have no version counter: no copy is kept for them (the
+// packing kernel reads them as they are), and edits are still seen.
+TEST_F(Linear, InferenceModeWeightsAreNotCopied) {
+  c10::InferenceMode inference;
+  backend::release_unused_derived();
+  const int64_t before = backend::release_unused_derived();
+  auto x = torch::randn({19, 64});  // [19, d_in]
+  auto W = torch::randn({64, 40});  // [d_in, d_out]
+  auto b = torch::randn({40});      // [40]
+  EXPECT_TRUE(torch::allclose(backend::linear(x, W, b), torch::addmm(b, x, W), 1e-5, 1e-5));
+  W.mul_(3);
+  EXPECT_TRUE(torch::allclose(backend::linear(x, W, b), torch::addmm(b, x, W), 1e-5, 1e-5));
+  auto made = backend::derived("transpose", {W}, [&] { return W.t().contiguous(); });
+  EXPECT_TRUE(torch::equal(made, W.t()));
+  EXPECT_EQ(backend::release_unused_derived(), before);  // nothing kept
+}
+
 TEST_F(Linear, ReadsStridedWeightsAndInputs) {
   torch::NoGradGuard no_grad;
   auto W_all = torch::randn({768, 3 * 200});         // [d_in, 3 * 200], like packed W_QKV
