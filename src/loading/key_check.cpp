@@ -1,6 +1,8 @@
 #include "tlens/loading/key_check.h"
 
+#include <algorithm>
 #include <map>
+#include <set>
 #include <sstream>
 
 namespace tlens::loading {
@@ -18,9 +20,9 @@ KeyMismatch compare_keys(const std::vector<ExpectedKey>& expected,
   std::map<std::string, const std::vector<int64_t>*> shapes;
   for (const auto& [name, shape] : present) shapes[name] = &shape;
   KeyMismatch mismatch;
-  std::map<std::string, bool> known;
+  std::set<std::string> known;
   for (const auto& key : expected) {
-    known[key.name] = true;
+    known.insert(key.name);
     auto it = shapes.find(key.name);
     if (it == shapes.end()) {
       if (!key.optional) mismatch.missing.push_back(key.name + (key.note.empty() ? "" : " " + key.note));
