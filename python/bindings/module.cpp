@@ -1,6 +1,6 @@
-// tlens._C — the C++ HookedTransformer for Python. Thin: every method calls the library once and
-// keeps TransformerLens's keyword names; python/tlens/__init__.py adds what is easier in Python
-// (torch.dtype / torch.device arguments, the cfg object).
+// tlens._C — the C++ library for Python. Thin: each binding calls the library once and keeps
+// TransformerLens's names; the Python package (python/tlens/) builds TransformerLens's classes on
+// top (one file per TransformerLens concept, as the C++ side has).
 //
 //   import tlens
 //   model = tlens.HookedTransformer.from_pretrained("tlens-induction-2l")
@@ -8,25 +8,23 @@
 //
 // Tensors cross with torch's own pybind11 type casters (torch/csrc/utils/pybind.h): a C++
 // at::Tensor and the Python torch.Tensor are one TensorImpl, one storage.
-#include <torch/csrc/utils/pybind.h>
-
-#include <nlohmann/json.hpp>
-#include <pybind11/stl.h>
+#include "common.h"
 
 #include <cctype>
-#include <optional>
-#include <string>
-#include <variant>
-#include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "tlens/config.h"
 #include "tlens/error.h"
-#include "tlens/hooked_transformer.h"
+#include "tlens/tokenizer/bpe.h"
+#include "tlens/utils.h"
+#include "tlens/vis/attention.h"
+#include "tlens/vis/line.h"
+#include "tlens/vis/tokens.h"
 
-namespace py = pybind11;
+namespace tlens::python {
 
 namespace {
-
-using Input = std::variant<std::string, std::vector<std::string>, torch::Tensor>;
 
 // A problem that says a file or folder is not there is FileNotFoundError, as Python's own I/O;
 // every other tlens::Error (unknown model name, bad option value, bad config) is ValueError.
@@ -40,55 +38,101 @@ bool says_missing(const tlens::Error& error) {
   return false;
 }
 
-std::optional<tlens::PaddingSide> padding_side_from(const std::optional<std::string>& name) {
-  if (!name) return std::nullopt;
-  return tlens::parse_padding_side(*name);
-}
-
-tlens::ToTokensOptions to_tokens_options(std::optional<bool> prepend_bos,
-                                         const std::optional<std::string>& padding_side,
-                                         bool truncate) {
-  return tlens::ToTokensOptions()
-      .prepend_bos(prepend_bos)
-      .padding_side(padding_side_from(padding_side))
-      .truncate(truncate);
-}
-
-// TransformerLens's return values: logits / loss as a tensor, "both" as (logits, loss), "none"
-// as None; with stop_at_layer, the residual.
-py::object forward(tlens::HookedTransformerImpl& model, const Input& input,
-                   const std::string& return_type, bool loss_per_token,
-                   std::optional<bool> prepend_bos, const std::optional<std::string>& padding_side,
-                   std::optional<int64_t> start_at_layer, std::optional<int64_t> stop_at_layer,
-                   std::optional<torch::Tensor> tokens, std::optional<torch::Tensor> attention_mask) {
-  const tlens::ReturnType type = tlens::parse_return_type(return_type);
-  const auto options = tlens::ForwardOptions()
-                           .return_type(type)
-                           .loss_per_token(loss_per_token)
-                           .prepend_bos(prepend_bos)
-                           .padding_side(padding_side_from(padding_side))
-                           .start_at_layer(start_at_layer)
-                           .stop_at_layer(stop_at_layer)
-                           .tokens(std::move(tokens))
-                           .attention_mask(std::move(attention_mask));
-  tlens::ForwardOutput output;
-  {
-    py::gil_scoped_release no_gil;  // no Python runs in forward until hooks come
-    output = std::visit([&](const auto& value) { return model.forward(value, options); }, input);
-  }
-  if (stop_at_layer) return py::cast(output.residual);
-  switch (type) {
-    case tlens::ReturnType::logits: return py::cast(output.logits);
-    case tlens::ReturnType::loss: return py::cast(output.loss);
-    case tlens::ReturnType::both: return py::make_tuple(output.logits, output.loss);
-    case tlens::ReturnType::none: return py::none();
-  }
-  return py::none();
+std::vector<float> floats(const torch::Tensor& values) {
+  auto flat = values.detach().to(torch::kCPU, torch::kFloat32).contiguous().reshape({-1});
+  return {flat.data_ptr<float>(), flat.data_ptr<float>() + flat.numel()};
 }
 
 }  // namespace
 
+void bind_tokenizer(py::module_& m) {
+  py::class_<tlens::Tokenizer>(m, "_Tokenizer")
+      .def("encode", &tlens::Tokenizer::encode, py::arg("text"))
+      .def("decode", &tlens::Tokenizer::decode, py::arg("ids"))
+      .def("decode_token", &tlens::Tokenizer::decode_token, py::arg("id"))
+      .def("id_to_token", &tlens::Tokenizer::id_to_token, py::arg("id"))
+      .def("token_to_id", &tlens::Tokenizer::token_to_id, py::arg("token"))
+      .def("contains_token", &tlens::Tokenizer::contains_token, py::arg("token"))
+      .def("vocab_size", &tlens::Tokenizer::vocab_size)
+      .def("vocab_sorted", &tlens::Tokenizer::vocab_sorted)
+      .def("bos_token_id", &tlens::Tokenizer::bos_token_id)
+      .def("eos_token_id", &tlens::Tokenizer::eos_token_id)
+      .def("pad_token_id", &tlens::Tokenizer::pad_token_id)
+      .def("bos_token", &tlens::Tokenizer::bos_token)
+      .def("special_tokens", &tlens::Tokenizer::special_tokens)
+      .def("pre_tokenize", &tlens::Tokenizer::pre_tokenize, py::arg("text"))
+      .def("repr", &tlens::Tokenizer::repr)
+      .def_readonly("name_or_path", &tlens::Tokenizer::name_or_path)
+      .def_readonly("model_max_length", &tlens::Tokenizer::model_max_length);
+}
+
+// The views return the page's HTML; tlens/vis.py wraps it for Jupyter (_repr_html_) and .save().
+void bind_vis(py::module_& m) {
+  m.def("_attention_pattern",
+        [](const std::vector<std::string>& tokens, const torch::Tensor& attention, float max_value,
+           float min_value, const std::string& positive_color, const std::string& negative_color,
+           bool mask_upper_tri, bool show_axis_labels, const std::string& title) {
+          tlens::vis::AttentionPatternOptions options;
+          options.max_value = max_value;
+          options.min_value = min_value;
+          options.positive_color = positive_color;
+          options.negative_color = negative_color;
+          options.mask_upper_tri = mask_upper_tri;
+          options.show_axis_labels = show_axis_labels;
+          options.title = title;
+          if (attention.dim() == 2) {
+            return tlens::vis::attention_pattern(tokens, floats(attention), options).str();
+          }
+          return tlens::vis::attention_heads(tokens, floats(attention), attention.size(0), {},
+                                             options).str();
+        });
+  m.def("_attention_heads",
+        [](const std::vector<std::string>& tokens, const torch::Tensor& attention,
+           const std::vector<std::string>& head_names, float max_value, float min_value,
+           const std::string& positive_color, const std::string& negative_color,
+           bool mask_upper_tri, const std::string& title) {
+          tlens::vis::AttentionPatternOptions options;
+          options.max_value = max_value;
+          options.min_value = min_value;
+          options.positive_color = positive_color;
+          options.negative_color = negative_color;
+          options.mask_upper_tri = mask_upper_tri;
+          options.title = title;
+          return tlens::vis::attention_heads(tokens, floats(attention), attention.size(0),
+                                             head_names, options)
+              .str();
+        });
+  m.def("_line",
+        [](const torch::Tensor& y, const std::vector<std::string>& x_labels,
+           const std::vector<std::string>& hover_names, const std::string& x_title,
+           const std::string& y_title, const std::string& title) {
+          tlens::vis::LineOptions options;
+          options.x_labels = x_labels;
+          options.hover_names = hover_names;
+          options.x_title = x_title;
+          options.y_title = y_title;
+          options.title = title;
+          return tlens::vis::line(floats(y), options).str();
+        });
+  m.def("_colored_tokens",
+        [](const std::vector<std::string>& tokens, const torch::Tensor& values,
+           std::optional<float> max_value, std::optional<float> min_value,
+           const std::string& positive_color, const std::string& negative_color,
+           const std::string& title) {
+          tlens::vis::ColoredTokensOptions options;
+          options.max_value = max_value;
+          options.min_value = min_value;
+          options.positive_color = positive_color;
+          options.negative_color = negative_color;
+          options.title = title;
+          return tlens::vis::colored_tokens(tokens, floats(values), options).str();
+        });
+}
+
+}  // namespace tlens::python
+
 PYBIND11_MODULE(_C, m) {
+  namespace tp = tlens::python;
   m.doc() = "tlens: TransformerLens's HookedTransformer on a C++ (libtorch) engine";
 
   // C++ tlens::Error -> ValueError / FileNotFoundError with the same message (what() already
@@ -97,94 +141,29 @@ PYBIND11_MODULE(_C, m) {
     try {
       if (error) std::rethrow_exception(error);
     } catch (const tlens::Error& e) {
-      PyErr_SetString(says_missing(e) ? PyExc_FileNotFoundError : PyExc_ValueError, e.what());
+      PyErr_SetString(tp::says_missing(e) ? PyExc_FileNotFoundError : PyExc_ValueError, e.what());
     }
   });
 
-  using Model = tlens::HookedTransformerImpl;
-  py::class_<Model, std::shared_ptr<Model>>(m, "HookedTransformer")
-      .def_static(
-          "_from_pretrained",
-          [](const std::string& name, bool fold_ln, bool center_writing_weights,
-             bool center_unembed, bool fold_value_biases, std::optional<std::string> device,
-             const std::string& dtype, std::optional<bool> default_prepend_bos,
-             const std::optional<std::string>& default_padding_side,
-             std::optional<int64_t> first_n_layers, std::optional<int64_t> n_ctx, bool verbose) {
-            auto options = tlens::FromPretrainedOptions()
-                               .fold_ln(fold_ln)
-                               .center_writing_weights(center_writing_weights)
-                               .center_unembed(center_unembed)
-                               .fold_value_biases(fold_value_biases)
-                               .default_prepend_bos(default_prepend_bos)
-                               .default_padding_side(padding_side_from(default_padding_side))
-                               .first_n_layers(first_n_layers)
-                               .n_ctx(n_ctx)
-                               .verbose(verbose)
-                               .dtype(dtype);
-            if (device) options.device(*device);
-            py::gil_scoped_release no_gil;
-            return tlens::HookedTransformer::from_pretrained(name, options).ptr();
-          },
-          py::arg("model_name"), py::arg("fold_ln"), py::arg("center_writing_weights"),
-          py::arg("center_unembed"), py::arg("fold_value_biases"), py::arg("device"),
-          py::arg("dtype"), py::arg("default_prepend_bos"), py::arg("default_padding_side"),
-          py::arg("first_n_layers"), py::arg("n_ctx"), py::arg("verbose"))
-      .def("forward", &forward, py::arg("input"), py::kw_only(),
-           py::arg("return_type") = "logits", py::arg("loss_per_token") = false,
-           py::arg("prepend_bos") = py::none(), py::arg("padding_side") = py::none(),
-           py::arg("start_at_layer") = py::none(), py::arg("stop_at_layer") = py::none(),
-           py::arg("tokens") = py::none(), py::arg("attention_mask") = py::none())
-      .def("__call__", &forward, py::arg("input"), py::kw_only(),
-           py::arg("return_type") = "logits", py::arg("loss_per_token") = false,
-           py::arg("prepend_bos") = py::none(), py::arg("padding_side") = py::none(),
-           py::arg("start_at_layer") = py::none(), py::arg("stop_at_layer") = py::none(),
-           py::arg("tokens") = py::none(), py::arg("attention_mask") = py::none())
-      .def(
-          "to_tokens",
-          [](const Model& model, const std::variant<std::string, std::vector<std::string>>& input,
-             std::optional<bool> prepend_bos, const std::optional<std::string>& padding_side,
-             bool /*move_to_device: tokens are made on the model's device*/, bool truncate) {
-            const auto options = to_tokens_options(prepend_bos, padding_side, truncate);
-            return std::visit([&](const auto& text) { return model.to_tokens(text, options); },
-                              input);
-          },
-          py::arg("input"), py::arg("prepend_bos") = py::none(),
-          py::arg("padding_side") = py::none(), py::arg("move_to_device") = true,
-          py::arg("truncate") = true)
-      .def(
-          "to_str_tokens",
-          [](const Model& model, const std::variant<std::string, torch::Tensor>& input,
-             std::optional<bool> prepend_bos, const std::optional<std::string>& padding_side) {
-            if (const auto* tokens = std::get_if<torch::Tensor>(&input)) {
-              return model.to_str_tokens(*tokens);
-            }
-            return model.to_str_tokens(std::get<std::string>(input),
-                                       to_tokens_options(prepend_bos, padding_side, true));
-          },
-          py::arg("input"), py::arg("prepend_bos") = py::none(),
-          py::arg("padding_side") = py::none())
-      .def("to_string", [](const Model& model, const torch::Tensor& tokens) {
-        return model.to_string(tokens);
-      }, py::arg("tokens"))
-      .def("to_single_token", &Model::to_single_token, py::arg("string"))
-      // The config as JSON text and as TransformerLens prints it; tlens/__init__.py makes `cfg`.
-      .def("_cfg_json", [](const Model& model) { return model.cfg.to_json().dump(); })
-      .def("_cfg_repr", [](const Model& model) { return model.cfg.to_string(); })
-      .def("__repr__", [](const Model& model) { return tlens::module_repr(model); })
-      // Weights: the C++ tensors themselves (TransformerLens's stacked properties).
-      .def_property_readonly("W_E", &Model::W_E)
-      .def_property_readonly("W_pos", &Model::W_pos)
-      .def_property_readonly("W_U", &Model::W_U)
-      .def_property_readonly("b_U", &Model::b_U)
-      .def_property_readonly("W_Q", &Model::W_Q)
-      .def_property_readonly("W_K", &Model::W_K)
-      .def_property_readonly("W_V", &Model::W_V)
-      .def_property_readonly("W_O", &Model::W_O)
-      // For the zero-copy test: the address C++ sees, read without crossing into Python.
-      .def("_W_E_data_ptr", [](const Model& model) {
-        return reinterpret_cast<std::uintptr_t>(model.W_E().data_ptr());
-      });
+  tp::bind_hook_points(m);
+  tp::bind_activation_cache(m);
+  tp::bind_tokenizer(m);
+  tp::bind_hooked_transformer(m);
+  tp::bind_vis(m);
 
+  // HookedTransformerConfig (tlens/config.py): the field names with their defaults, and a config
+  // completed and checked by finalize(), as JSON and as TransformerLens prints it.
+  m.def("_config_defaults", [] { return tlens::HookedTransformerConfig().to_json().dump(); });
+  m.def("_config_finalize", [](const std::string& json) {
+    auto cfg = tlens::HookedTransformerConfig::from_json(nlohmann::json::parse(json));
+    cfg.finalize();
+    return py::make_tuple(cfg.to_json().dump(), cfg.to_string());
+  });
+
+  m.def("get_act_name", &tlens::get_act_name, py::arg("name"), py::arg("layer") = py::none(),
+        py::arg("layer_type") = "");
+  m.def("lm_cross_entropy_loss", &tlens::lm_cross_entropy_loss, py::arg("logits"),
+        py::arg("tokens"), py::arg("attention_mask") = py::none(), py::arg("per_token") = false);
   // For the zero-copy test: the address C++ sees for a tensor handed in from Python.
   m.def("_data_ptr", [](const torch::Tensor& tensor) {
     return reinterpret_cast<std::uintptr_t>(tensor.data_ptr());

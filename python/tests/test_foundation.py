@@ -1,6 +1,6 @@
 """The Python package's foundation: import, from_pretrained, forward, tokens, cfg, errors, and
 tensors that cross without a copy. Runs under pytest, or as `python python/tests/test_foundation.py`
-(no pytest needed). Not yet part of scripts/test.sh (issue 16)."""
+(no pytest needed); scripts/test.sh runs it with the rest of python/tests under pytest."""
 
 import torch
 
@@ -66,13 +66,13 @@ def test_processing_keywords_change_the_weights():
 def test_dtype_argument_takes_torch_dtypes():
     m = tlens.HookedTransformer.from_pretrained(MODEL, device="cpu", dtype=torch.bfloat16,
                                                 verbose=False)
-    assert m.W_E.dtype == torch.bfloat16 and m.cfg.dtype == "bfloat16"
+    assert m.W_E.dtype == torch.bfloat16 and m.cfg.dtype == torch.bfloat16
 
 
 def test_tensors_cross_without_a_copy():
     m = model()
     # Out: the C++ parameter and the Python tensor are one storage.
-    assert m.W_E.data_ptr() == m._W_E_data_ptr()
+    assert m.W_E.data_ptr() == m._model.W_E_data_ptr()
     # In: C++ sees the Python tensor's own memory.
     t = torch.arange(6.0)
     assert tlens._C._data_ptr(t) == t.data_ptr()
