@@ -61,14 +61,36 @@ fi
 
 [ "${TLENS_SKIP_BUILD:-0}" = 1 ] && exit 0
 
+# The Python package's build tools (pinned in pyproject.toml's build-system too): pybind11's CMake
+# files for tlens._C, scikit-build-core for `pip install .` below.
+python_build_deps=(scikit-build-core==1.1.2 pybind11==3.1.0)
+if ! "$venv/bin/python" -c "import scikit_build_core, pybind11, sys; sys.exit(pybind11.__version__ != '3.1.0')" 2>/dev/null; then
+  echo "setup: installing ${python_build_deps[*]} into $venv"
+  "$venv/bin/pip" install --disable-pip-version-check --progress-bar off -q "${python_build_deps[@]}"
+fi
+
 # 4. Build (ccache keeps rebuilds quick; precompiled headers need this sloppiness).
 export CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
 export CCACHE_BASEDIR=$root  # clones in other folders share the cache
 jobs=$(nproc)
-if [ ! -f "$build_dir/build.ninja" ]; then
-  cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+if [ ! -f "$build_dir/build.ninja" ] || ! grep -q '^TLENS_BUILD_PYTHON:BOOL=ON' "$build_dir/CMakeCache.txt"; then
+  cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTLENS_BUILD_PYTHON=ON \
     -DTLENS_PYTHON="$root/$venv/bin/python" ${TLENS_CMAKE_ARGS:-} >/dev/null
 fi
 cmake --build "$build_dir" -j "$jobs"
 echo "setup: built $root/$build_dir/tlens"
+
+# 5. The Python package into the venv: `pip install .`, reusing this build folder (so it only
+# packs what the build above made: tlens._C, libtlens, the CLI, the shipped model) and the venv's
+# torch. Skipped when nothing changed since the last install.
+stamp="$venv/.tlens-installed"
+if [ "${TLENS_SKIP_PYTHON:-0}" != 1 ] && { [ ! -f "$stamp" ] ||
+     [ -n "$(find python/tlens pyproject.toml "$build_dir/python" "$build_dir/libtlens.so"* "$build_dir/tlens" \
+              -newer "$stamp" -print -quit 2>/dev/null)" ]; }; then
+  echo "setup: pip install . (the Python package tlens) into $venv"
+  "$venv/bin/pip" install --disable-pip-version-check --progress-bar off -q --no-build-isolation \
+    --no-deps -C build-dir="$build_dir" -C cmake.define.TLENS_BUILD_TESTS=ON \
+    -C cmake.define.TLENS_PYTHON="$root/$venv/bin/python" .
+  touch "$stamp"
+fi

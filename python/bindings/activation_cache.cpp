@@ -47,6 +47,11 @@ void bind_activation_cache(py::module_& m) {
       .def("copy", [](const Cache& cache) { return Cache(cache); })
       .def("remove_batch_dim", &Cache::remove_batch_dim)
       .def("repr", &Cache::repr)
+      // For the zero-copy test: the address of a cached tensor, read in C++.
+      .def("data_ptr",
+           [](const Cache& cache, const std::string& key) {
+             return reinterpret_cast<std::uintptr_t>(cache[key].data_ptr());
+           })
       .def("accumulated_resid",
            [](const Cache& cache, int64_t layer, bool incl_mid, bool apply_ln, bool mlp_input) {
              return stack_and_labels(cache.accumulated_resid(tlens::AccumulatedResidOptions()
