@@ -30,6 +30,7 @@ ONE_HOOK = "blocks.5.hook_resid_post"
 
 CONTENDERS = {  # key: (column title, how to start it)
     "tlens": "tlens",
+    "py": "tlens from Python",  # bench/contender_py.py: import tlens, with --py-python's venv
     "before": "tlens before",  # --tlens-before PATH: an older tlens binary, same cases as tlens
     "tl": "TransformerLens",
     "torch": "PyTorch eager",
@@ -52,10 +53,11 @@ CASES = {
 }
 CHECK_CASE = "prompt19"  # every contender prints the log-probs check there
 VARIANTS = {"asis": "environment as is", "unset": "OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset"}
-# The cases' contender tuples name "tlens"; the older binary runs wherever tlens does.
+# The cases' contender tuples name "tlens"; the older binary and tlens from Python run wherever
+# tlens does.
 for _name, _case in list(CASES.items()):
     if "tlens" in _case[5]:
-        CASES[_name] = _case[:5] + (("before",) + _case[5],) + _case[6:]
+        CASES[_name] = _case[:5] + (("before", "py") + _case[5],) + _case[6:]
 BLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 CHECK_TOL = 1e-3
 
@@ -152,6 +154,8 @@ def command(contender, case, args):
         return [str(args.tlens), "bench"] + opts
     if contender == "before":
         return [str(args.tlens_before), "bench"] + opts
+    if contender == "py":
+        return [str(args.py_python), str(BENCH / "contender_py.py")] + opts
     script = {"tl": "contender_tl.py", "torch": "contender_torch.py"}[contender]
     return [sys.executable, str(BENCH / script)] + opts
 
@@ -235,6 +239,13 @@ def variant_tables(res, variant, cases, contenders):
             row += [fmt_ratio(ratio(speed(get(case, "tlens")), speed(get(case, p))) if p in who else None)
                     for p in peers]
         notes = []
+        if "py" in contenders and "py" in who:
+            # The Python layer: its cost over the CLI, and the Python user's ratio to TL.
+            s_py, s_cli, s_tl = (speed(get(case, c)) for c in ("py", "tlens", "tl"))
+            if s_py and s_cli:
+                notes.append(f"Python over the CLI {100 * (s_cli / s_py - 1):+.1f}%")
+            if s_py and s_tl and "tl" in who:
+                notes.append(f"tlens from Python {s_py / s_tl:.2f}× TransformerLens")
         if base:
             for c in contenders:
                 if c not in who:
@@ -381,7 +392,10 @@ def main():
     p.add_argument("--quick", action="store_true", help="repeat 1, warmup 0 (smoke test)")
     p.add_argument("--cases", default=",".join(CASES), help="comma list of: " + ", ".join(CASES))
     p.add_argument("--variants", default="asis", help="comma list of: asis, unset")
-    p.add_argument("--contenders", default="tlens,tl,torch", help="comma list of: tlens, tl, torch")
+    p.add_argument("--contenders", default="tlens,py,tl,torch",
+                   help="comma list of: tlens, py (tlens from Python), tl, torch")
+    p.add_argument("--py-python", type=Path, default=REPO / ".venv" / "bin" / "python",
+                   help="the Python with tlens installed (scripts/setup.sh's .venv), for 'py'")
     p.add_argument("--spin", type=int, default=None,
                    help="GOMP_SPINCOUNT for every contender (default: unset, so PASSIVE sleeps at once)")
     p.add_argument("--timeout", type=int, default=900, help="seconds per case and contender")

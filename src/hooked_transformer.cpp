@@ -147,8 +147,10 @@ ForwardOutput HookedTransformerImpl::forward(const torch::Tensor& input_in,
     attention_mask = resolve_attention_mask(tokens, options);
     auto embed_out = hook_embed->forward(embed->forward(tokens));  // [batch, pos, d_model]
     auto pos_embed_out = pos_embed->forward(tokens, attention_mask);  // [batch, pos, d_model]
-    // Without a mask that is a broadcast view of W_pos; hooks get their own copy to edit.
-    if (hook_pos_embed->has_hooks()) pos_embed_out = hook_pos_embed->forward(pos_embed_out.contiguous());
+    // Without a mask that is a broadcast view of W_pos; hooks get their own copy to edit (a
+    // clone: with batch 1 the view is already contiguous, and an in-place edit would reach W_pos).
+    if (hook_pos_embed->has_hooks())
+      pos_embed_out = hook_pos_embed->forward(pos_embed_out.clone(at::MemoryFormat::Contiguous));
     residual = embed_out + pos_embed_out;  // [batch, pos, d_model]
   } else {
     if (input.dim() != 3 || input.size(2) != cfg.d_model)

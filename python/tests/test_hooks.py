@@ -180,3 +180,22 @@ def test_a_hook_can_call_back_into_the_model(shipped):
     shipped.run_with_hooks(PROMPT, fwd_hooks=[
         ("hook_embed", lambda x, hook: inner.append(shipped.to_str_tokens("Hi")))])
     assert inner == [shipped.to_str_tokens("Hi")]
+
+
+@pytest.mark.parametrize("grad", [False, True])
+def test_in_place_edits_act_like_returned_edits_and_never_reach_the_weights(shipped, grad):
+    # TransformerLens users often edit the activation in place and return None.
+    tokens = shipped.to_tokens(PROMPT)
+    weights = {k: v.detach().clone() for k, v in shipped.state_dict().items()}
+    with torch.set_grad_enabled(grad):
+        for name in shipped.hook_dict:
+            if name.endswith(("hook_result", "_input", "hook_mlp_in", "hook_attn_in")):
+                continue  # flag-gated: these never fire here
+            def halve_in_place(x, hook):
+                x.mul_(0.5)
+
+            in_place = shipped.run_with_hooks(tokens, fwd_hooks=[(name, halve_in_place)])
+            returned = shipped.run_with_hooks(tokens, fwd_hooks=[(name, lambda x, h: x * 0.5)])
+            assert torch.equal(in_place, returned), name
+    for key, value in shipped.state_dict().items():
+        assert torch.equal(value, weights[key]), f"{key} changed by an in-place edit"
