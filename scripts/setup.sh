@@ -62,9 +62,10 @@ fi
 [ "${TLENS_SKIP_BUILD:-0}" = 1 ] && exit 0
 
 # The Python package's build tools (pinned in pyproject.toml's build-system too): pybind11's CMake
-# files for tlens._C, scikit-build-core for `pip install .` below.
-python_build_deps=(scikit-build-core==1.1.2 pybind11==3.1.0)
-if ! "$venv/bin/python" -c "import scikit_build_core, pybind11, sys; sys.exit(pybind11.__version__ != '3.1.0')" 2>/dev/null; then
+# files for tlens._C, scikit-build-core for `pip install .` below; and numpy (torch warns at
+# import without it).
+python_build_deps=(scikit-build-core==1.1.2 pybind11==3.1.0 numpy==2.4.6)
+if ! "$venv/bin/python" -c "import scikit_build_core, pybind11, numpy, sys; sys.exit(pybind11.__version__ != '3.1.0')" 2>/dev/null; then
   echo "setup: installing ${python_build_deps[*]} into $venv"
   "$venv/bin/pip" install --disable-pip-version-check --progress-bar off -q "${python_build_deps[@]}"
 fi
