@@ -188,3 +188,13 @@ def test_the_tlens_command_is_installed_with_the_package():
     import subprocess
     out = subprocess.run([binary, "models"], capture_output=True, text=True, check=True).stdout
     assert "tlens-induction-2l" in out
+
+
+def test_attention_pattern_takes_either_argument_order(shipped):
+    str_tokens = shipped.to_str_tokens("Hello world")
+    _, cache = shipped.run_with_cache("Hello world", remove_batch_dim=True)
+    head = cache["pattern", 0, "attn"][1]
+    upstream = tlens.vis.attention.attention_pattern(str_tokens, head)     # CircuitsVis
+    seed = tlens.vis.attention.attention_pattern(head, tokens=str_tokens)  # the seed's fork
+    assert str(seed) == str(upstream) == str(
+        tlens.vis.attention.attention_pattern(tokens=str_tokens, attention=head))

@@ -25,9 +25,25 @@ def _check(attention, tokens, dims, what):
     return attention
 
 
-def attention_pattern(tokens, attention, max_value=1.0, min_value=-1.0, negative_color=None,
-                      show_axis_labels=True, positive_color=None, mask_upper_tri=None):
-    """One head's pattern [dest, src] as a heatmap with a tooltip per cell."""
+def _is_tokens(value):
+    return isinstance(value, (list, tuple)) and all(isinstance(t, str) for t in value)
+
+
+def attention_pattern(*args, **kwargs):
+    """One head's pattern [dest, src] as a heatmap with a tooltip per cell.
+
+    CircuitsVis's attention_pattern(tokens, attention, max_value=1, min_value=-1, ...). The
+    attention may come first, as in the CircuitsVis fork the seed installs:
+    attention_pattern(pattern, tokens=str_tokens)."""
+    if args and not _is_tokens(args[0]):  # attention first
+        attention, rest = args[0], list(args[1:])
+        tokens = kwargs.pop("tokens") if "tokens" in kwargs else rest.pop(0)
+        args = (tokens, attention, *rest)
+    return _attention_pattern(*args, **kwargs)
+
+
+def _attention_pattern(tokens, attention, max_value=1.0, min_value=-1.0, negative_color=None,
+                       show_axis_labels=True, positive_color=None, mask_upper_tri=None):
     attention = _check(attention, tokens, 2, "attention_pattern")
     return RenderedHTML(_C._attention_pattern(
         _str_tokens(tokens), attention, float(max_value), float(min_value),
