@@ -16,6 +16,7 @@
 
 #include "tlens/config.h"
 #include "tlens/error.h"
+#include "tlens/runtime.h"
 #include "tlens/tokenizer/bpe.h"
 #include "tlens/utils.h"
 #include "tlens/vis/attention.h"
@@ -159,6 +160,11 @@ PYBIND11_MODULE(_C, m) {
     cfg.finalize();
     return py::make_tuple(cfg.to_json().dump(), cfg.to_string());
   });
+
+  // The C++ runtime's memory reuse (a caching CPU allocator, see tlens/runtime.h) for the process
+  // that imports tlens; tlens/__init__.py calls it with torch's thread count, unchanged.
+  m.def("configure_runtime", &tlens::configure_runtime, py::arg("threads"));
+  m.def("release_cached_memory", &tlens::release_cached_memory);
 
   m.def("get_act_name", &tlens::get_act_name, py::arg("name"), py::arg("layer") = py::none(),
         py::arg("layer_type") = "");
