@@ -186,7 +186,12 @@ def test_the_tlens_command_is_installed_with_the_package():
     if not os.path.exists(binary):
         pytest.skip("run from the source tree (PYTHONPATH=python): the package is not installed")
     import subprocess
+    import sys
     out = subprocess.run([binary, "models"], capture_output=True, text=True, check=True).stdout
+    assert "tlens-induction-2l" in out
+    # The console script pip puts next to the interpreter runs the same CLI.
+    script = os.path.join(os.path.dirname(sys.executable), "tlens")
+    out = subprocess.run([script, "models"], capture_output=True, text=True, check=True).stdout
     assert "tlens-induction-2l" in out
 
 
