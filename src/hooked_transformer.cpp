@@ -126,6 +126,23 @@ std::optional<torch::Tensor> HookedTransformerImpl::resolve_attention_mask(
   return std::nullopt;
 }
 
+void HookedTransformerImpl::check_past_kv_cache(const HookedTransformerKeyValueCache& cache,
+                                                const torch::Tensor& tokens) const {
+  if (cache.n_layers() != cfg.n_layers)
+    throw Error("past_kv_cache", "has " + std::to_string(cache.n_layers()) + " layers, the model " +
+                                     std::to_string(cfg.n_layers),
+                "make it with HookedTransformerKeyValueCache::init_cache(model->cfg, ...)");
+  if (cache.batch_size() != tokens.size(0))
+    throw Error("past_kv_cache", "is for batch size " + std::to_string(cache.batch_size()) +
+                                     ", the tokens have " + std::to_string(tokens.size(0)),
+                "make one cache per batch: init_cache(cfg, device, batch_size)");
+  if (cache.pos_so_far() + tokens.size(1) > cfg.n_ctx)
+    throw Error("past_kv_cache", std::to_string(cache.pos_so_far()) + " positions so far plus " +
+                                     std::to_string(tokens.size(1)) + " new ones exceed n_ctx " +
+                                     std::to_string(cfg.n_ctx),
+                "start a new cache, or run fewer tokens");
+}
+
 torch::Tensor HookedTransformerImpl::forward(const torch::Tensor& tokens) {
   return forward(tokens, ForwardOptions()).logits;
 }
@@ -140,13 +157,30 @@ ForwardOutput HookedTransformerImpl::forward(const torch::Tensor& input_in,
 
   torch::Tensor residual, tokens;
   std::optional<torch::Tensor> attention_mask;
+  HookedTransformerKeyValueCache* past_kv_cache = options.past_kv_cache();
+  int64_t past_pos = 0;  // positions already in the cache
+  if (past_kv_cache && options.start_at_layer())
+    throw Error("past_kv_cache", "cannot be combined with start_at_layer",
+                "run the whole model with the cache");
   if (!options.start_at_layer()) {
     if (input.dim() == 1) input = input.unsqueeze(0);  // [pos] -> [1, pos]
     check_tokens(input);
     tokens = input.to(device(), torch::kLong);  // [batch, pos], on the model's device
     attention_mask = resolve_attention_mask(tokens, options);
+    if (past_kv_cache) {
+      check_past_kv_cache(*past_kv_cache, tokens);
+      past_pos = past_kv_cache->pos_so_far();
+      // As TransformerLens: with a cache there is always a mask, the earlier positions' and
+      // then the new tokens' (given, or from the tokenizer's pad rule, or all real).
+      if (!attention_mask)
+        attention_mask = has_tokenizer()
+                             ? get_attention_mask(tokens, options.prepend_bos().value_or(cfg.default_prepend_bos),
+                                                  options.padding_side())
+                             : torch::ones_like(tokens);
+      attention_mask = past_kv_cache->append_attention_mask(*attention_mask);  // [batch, past_pos + pos]
+    }
     auto embed_out = hook_embed->forward(embed->forward(tokens));  // [batch, pos, d_model]
-    auto pos_embed_out = pos_embed->forward(tokens, attention_mask);  // [batch, pos, d_model]
+    auto pos_embed_out = pos_embed->forward(tokens, attention_mask, past_pos);  // [batch, pos, d_model]
     // Without a mask that is a broadcast view of W_pos; hooks get their own copy to edit (a
     // clone: with batch 1 the view is already contiguous, and an in-place edit would reach W_pos).
     if (hook_pos_embed->has_hooks())
@@ -162,7 +196,8 @@ ForwardOutput HookedTransformerImpl::forward(const torch::Tensor& input_in,
     if (options.attention_mask()) attention_mask = options.attention_mask()->to(device(), torch::kLong);
   }
 
-  for (int64_t l = start; l < stop; ++l) residual = block(l).forward(residual, attention_mask);
+  for (int64_t l = start; l < stop; ++l)
+    residual = block(l).forward(residual, attention_mask, past_kv_cache ? &(*past_kv_cache)[l] : nullptr);
 
   ForwardOutput out;
   if (options.stop_at_layer()) {

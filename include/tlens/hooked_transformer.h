@@ -33,6 +33,7 @@
 #include "tlens/devices.h"
 #include "tlens/hook_point.h"
 #include "tlens/hooked_root_module.h"
+#include "tlens/past_key_value_caching.h"
 #include "tlens/tokenizer/bpe.h"
 
 namespace tlens {
@@ -54,6 +55,8 @@ struct ToTokensOptions {
   TORCH_ARG(bool, truncate) = true;
 };
 
+using KeyValueCachePointer = HookedTransformerKeyValueCache*;  // (TORCH_ARG needs one word)
+
 struct ForwardOptions {
   TORCH_ARG(ReturnType, return_type) = ReturnType::logits;
   TORCH_ARG(bool, loss_per_token) = false;
@@ -67,6 +70,10 @@ struct ForwardOptions {
   // For string input (and for the mask of left-padded tokens): override the model's defaults.
   TORCH_ARG(std::optional<bool>, prepend_bos) = std::nullopt;
   TORCH_ARG(std::optional<PaddingSide>, padding_side) = std::nullopt;
+  // TransformerLens's past_kv_cache: the input is the tokens after the cache's positions; they
+  // attend to those, and their keys, values and mask are appended (see past_key_value_caching.h).
+  // attention_mask, when given, is the new tokens' [batch, pos]; else one is computed from them.
+  TORCH_ARG(KeyValueCachePointer, past_kv_cache) = nullptr;
 };
 
 struct ForwardOutput {
@@ -241,6 +248,7 @@ class HookedTransformerImpl : public HookedRootModule {
 
  private:
   void check_tokens(const torch::Tensor& tokens) const;
+  void check_past_kv_cache(const HookedTransformerKeyValueCache& cache, const torch::Tensor& tokens) const;
   std::optional<torch::Tensor> resolve_attention_mask(const torch::Tensor& tokens,
                                                       const ForwardOptions& options) const;
   TransformerBlockImpl& block(int64_t layer) const;

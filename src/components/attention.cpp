@@ -39,7 +39,8 @@ const torch::Tensor& AttentionImpl::causal_mask(int64_t pos, const torch::Device
 torch::Tensor AttentionImpl::forward(const torch::Tensor& query_input,
                                      const torch::Tensor& key_input,
                                      const torch::Tensor& value_input,
-                                     const std::optional<torch::Tensor>& attention_mask) {
+                                     const std::optional<torch::Tensor>& attention_mask,
+                                     HookedTransformerKeyValueCacheEntry* past_kv_cache_entry) {
   const int64_t pos = query_input.size(1);
   // [batch, pos, head_index, d_head] each: input @ W + b per head
   auto [q, k, v] = backend::attention_qkv(query_input, key_input, value_input, W_Q, W_K, W_V,
@@ -48,9 +49,17 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& query_input,
   k = hook_k->forward(k);
   v = hook_v->forward(v);
 
+  // With a cache: the keys and values of the earlier positions come first; query i is position
+  // past_pos + i.
+  int64_t past_pos = 0;
+  if (past_kv_cache_entry) {
+    past_pos = past_kv_cache_entry->past_keys.size(1);
+    std::tie(k, v) = past_kv_cache_entry->append(k, v);  // [batch, key_pos, head_index, d_head]
+  }
+
   // Nobody looks at the scores or the pattern: the fused causal attention computes z without
   // materializing [batch, head_index, query_pos, key_pos].
-  if (!hook_attn_scores->has_hooks() && !hook_pattern->has_hooks() &&
+  if (!past_kv_cache_entry && !hook_attn_scores->has_hooks() && !hook_pattern->has_hooks() &&
       backend::fused_attention_fits(v, attention_mask.has_value())) {
     auto z = backend::causal_attention(q, k, v, attn_scale_);  // [batch, pos, head_index, d_head]
     return output(hook_z->forward(z));  // [batch, pos, d_model]
@@ -69,7 +78,8 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& query_input,
   // scores ([batch, head_index, pos, pos]), and exact for GPT-2's power-of-two scale of 8.
   auto scores = torch::matmul((q / attn_scale_).permute({0, 2, 1, 3}), k.permute({0, 2, 3, 1}));
 
-  torch::Tensor masked = causal_mask(pos, scores.device());  // [query_pos, key_pos]
+  // [query_pos, key_pos]: the rows of the square mask that belong to this forward's queries
+  torch::Tensor masked = causal_mask(k.size(1), scores.device()).narrow(0, past_pos, pos);
   if (attention_mask) {
     // [batch, 1, query_pos, key_pos]: in the future, or the key is a pad
     masked = (masked.unsqueeze(0) | (*attention_mask == 0).unsqueeze(1)).unsqueeze(1);

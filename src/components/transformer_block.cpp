@@ -60,10 +60,11 @@ std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> TransformerBlockImpl::at
 }
 
 torch::Tensor TransformerBlockImpl::forward(const torch::Tensor& resid_pre_in,
-                                            const std::optional<torch::Tensor>& attention_mask) {
+                                            const std::optional<torch::Tensor>& attention_mask,
+                                            HookedTransformerKeyValueCacheEntry* past_kv_cache_entry) {
   auto resid_pre = hook_resid_pre->forward(resid_pre_in);  // [batch, pos, d_model]
   auto [q_in, k_in, v_in] = attention_inputs(resid_pre);
-  auto attn_out = hook_attn_out->forward(attn->forward(q_in, k_in, v_in, attention_mask));
+  auto attn_out = hook_attn_out->forward(attn->forward(q_in, k_in, v_in, attention_mask, past_kv_cache_entry));
   if (cfg_.attn_only) return hook_resid_post->forward(resid_pre + attn_out);
 
   auto resid_mid = hook_resid_mid->forward(resid_pre + attn_out);  // [batch, pos, d_model]

@@ -15,6 +15,7 @@
 
 #include "tlens/config.h"
 #include "tlens/hook_point.h"
+#include "tlens/past_key_value_caching.h"
 
 namespace tlens {
 
@@ -22,11 +23,13 @@ class AttentionImpl : public torch::nn::Module {
  public:
   AttentionImpl(const HookedTransformerConfig& cfg, int64_t layer);
   // query_input, key_input, value_input: [batch, pos, d_model], or [batch, pos, head_index,
-  // d_model] with use_split_qkv_input / use_attn_in; attention_mask [batch, pos] or none.
-  // Returns [batch, pos, d_model].
+  // d_model] with use_split_qkv_input / use_attn_in; attention_mask [batch, key_pos] or none.
+  // With a cache entry, the queries attend to its keys and values too (key_pos = its pos_so_far
+  // + pos) and this forward's keys and values are appended to it. Returns [batch, pos, d_model].
   torch::Tensor forward(const torch::Tensor& query_input, const torch::Tensor& key_input,
                         const torch::Tensor& value_input,
-                        const std::optional<torch::Tensor>& attention_mask = std::nullopt);
+                        const std::optional<torch::Tensor>& attention_mask = std::nullopt,
+                        HookedTransformerKeyValueCacheEntry* past_kv_cache_entry = nullptr);
   void pretty_print(std::ostream& stream) const override { stream << "Attention"; }
 
   torch::Tensor W_Q, W_K, W_V;  // [head_index, d_model, d_head]
@@ -38,7 +41,7 @@ class AttentionImpl : public torch::nn::Module {
       hook_result;
 
  private:
-  // [query_pos, key_pos]: true where key_pos > query_pos (masked), cached per length
+  // [key_pos, key_pos]: true where key_pos > query_pos (masked), cached per length
   const torch::Tensor& causal_mask(int64_t pos, const torch::Device& device);
   // z [batch, pos, head_index, d_head] -> [batch, pos, d_model]: W_O (with hook_result when
   // use_attn_result) and b_O.

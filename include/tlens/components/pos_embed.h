@@ -18,8 +18,11 @@ class PosEmbedImpl : public torch::nn::Module {
   // Without a mask position p gets W_pos[p]. With one, positions count real tokens only
   // (cumsum(mask) - 1, clamped at 0) and pad positions get a zero embedding, as in
   // TransformerLens, so a left-padded prompt sees the same positions as an unpadded one.
+  // With past_kv_pos_offset (a cache's pos_so_far) the tokens are positions offset.. and the
+  // mask covers every position so far: [batch, offset + pos].
   torch::Tensor forward(const torch::Tensor& tokens,
-                        const std::optional<torch::Tensor>& attention_mask = std::nullopt);
+                        const std::optional<torch::Tensor>& attention_mask = std::nullopt,
+                        int64_t past_kv_pos_offset = 0);
   void pretty_print(std::ostream& stream) const override { stream << "PosEmbed()"; }
 
   torch::Tensor W_pos;  // [n_ctx, d_model]

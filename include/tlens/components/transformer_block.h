@@ -19,9 +19,11 @@ namespace tlens {
 class TransformerBlockImpl : public torch::nn::Module {
  public:
   TransformerBlockImpl(const HookedTransformerConfig& cfg, int64_t layer);
-  // resid_pre [batch, pos, d_model], attention_mask [batch, pos] or none -> [batch, pos, d_model]
+  // resid_pre [batch, pos, d_model], attention_mask [batch, key_pos] or none -> [batch, pos,
+  // d_model]; with this layer's cache entry, attention also sees the earlier positions.
   torch::Tensor forward(const torch::Tensor& resid_pre,
-                        const std::optional<torch::Tensor>& attention_mask = std::nullopt);
+                        const std::optional<torch::Tensor>& attention_mask = std::nullopt,
+                        HookedTransformerKeyValueCacheEntry* past_kv_cache_entry = nullptr);
   void pretty_print(std::ostream& stream) const override { stream << "TransformerBlock"; }
 
   LayerNorm ln1{nullptr}, ln2{nullptr};  // ln2 and mlp are absent with attn_only
