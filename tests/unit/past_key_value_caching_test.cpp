@@ -77,16 +77,14 @@ TEST(PastKeyValueCaching, HooksSeeTheNewPositionsOnly) {
   auto cache = tlens::HookedTransformerKeyValueCache::init_cache(m->cfg, m->device(), 1);
   step(m, tokens.narrow(1, 0, 5), cache);
   std::vector<std::vector<int64_t>> k_shapes, pattern_shapes;
-  auto scope = m->hooks({{"blocks.0.attn.hook_k",
-                          [&](const torch::Tensor& k, const tlens::HookPoint&) -> std::optional<torch::Tensor> {
-                            k_shapes.push_back(k.sizes().vec());
-                            return std::nullopt;
-                          }},
-                         {"blocks.0.attn.hook_pattern",
-                          [&](const torch::Tensor& p, const tlens::HookPoint&) -> std::optional<torch::Tensor> {
-                            pattern_shapes.push_back(p.sizes().vec());
-                            return std::nullopt;
-                          }}});
+  auto record = [](std::vector<std::vector<int64_t>>& shapes) -> tlens::HookFn {
+    return [&shapes](const torch::Tensor& x, const tlens::HookPoint&) -> std::optional<torch::Tensor> {
+      shapes.push_back(x.sizes().vec());
+      return std::nullopt;
+    };
+  };
+  auto scope = m->hooks({{"blocks.0.attn.hook_k", record(k_shapes)},
+                         {"blocks.0.attn.hook_pattern", record(pattern_shapes)}});
   step(m, tokens.narrow(1, 5, 1), cache);
   const int64_t H = m->cfg.n_heads, dh = m->cfg.d_head;
   EXPECT_EQ(k_shapes, (std::vector<std::vector<int64_t>>{{1, 1, H, dh}}));
