@@ -1,10 +1,13 @@
 #include "tlens/utils.h"
 
+#include <limits>
 #include <map>
 #include <regex>
 #include <set>
 
 #include <torch/torch.h>
+
+#include "tlens/error.h"
 
 namespace tlens {
 
@@ -71,6 +74,60 @@ torch::Tensor lm_cross_entropy_loss(const torch::Tensor& logits, const torch::Te
   if (per_token) return -predicted;
   if (attention_mask) return -predicted.sum() / n_tokens;
   return -predicted.mean();
+}
+
+void check_sample_logits_options(const SampleLogitsOptions& options) {
+  if (!(options.temperature() >= 0.0))
+    throw Error("temperature", "must be >= 0, got " + std::to_string(options.temperature()),
+                "0 is greedy (argmax); 1 samples from the model's distribution");
+  if (options.top_k() && *options.top_k() <= 0)
+    throw Error("top_k", "must be > 0, got " + std::to_string(*options.top_k()),
+                "leave it unset to keep every token");
+  if (options.top_p() && !(*options.top_p() > 0.0 && *options.top_p() <= 1.0))
+    throw Error("top_p", "must be in (0, 1], got " + std::to_string(*options.top_p()),
+                "0.9 keeps the most likely tokens that make up 90% of the probability");
+  if (!(options.freq_penalty() >= 0.0))
+    throw Error("freq_penalty", "must be >= 0, got " + std::to_string(options.freq_penalty()),
+                "0 turns it off");
+}
+
+torch::Tensor sample_logits(const torch::Tensor& final_logits, const SampleLogitsOptions& options,
+                            const std::optional<torch::Tensor>& tokens,
+                            std::optional<at::Generator> generator) {
+  check_sample_logits_options(options);
+  if (final_logits.dim() != 2)
+    throw Error("final_logits", "must be [batch, d_vocab], got " + c10::str(final_logits.sizes()),
+                "pass logits[:, -1, :]");
+  if (options.temperature() == 0.0) return final_logits.argmax(-1);  // [batch]
+
+  auto logits = final_logits.to(torch::kFloat32) / options.temperature();  // [batch, d_vocab]
+  const int64_t d_vocab = logits.size(-1);
+  if (options.freq_penalty() > 0.0) {
+    if (!tokens || tokens->dim() != 2 || tokens->size(0) != logits.size(0))
+      throw Error("freq_penalty", "needs the tokens so far, [batch, pos]",
+                  "pass the prompt and the tokens generated so far");
+    auto ids = tokens->to(logits.device(), torch::kLong);                     // [batch, pos]
+    auto counts = torch::zeros_like(logits).scatter_add_(
+        1, ids, torch::ones(ids.sizes(), logits.options()));  // [batch, d_vocab]
+    logits = logits - options.freq_penalty() * counts;        // [batch, d_vocab]
+  }
+  if (options.top_k()) {
+    const int64_t k = std::min(*options.top_k(), d_vocab);
+    auto kth = std::get<0>(logits.topk(k, -1)).narrow(-1, k - 1, 1);  // [batch, 1]
+    logits = logits.masked_fill(logits < kth, -std::numeric_limits<float>::infinity());
+  } else if (options.top_p()) {
+    auto [sorted, order] = logits.sort(-1, /*descending=*/true);  // [batch, d_vocab] each
+    auto cumulative = sorted.softmax(-1).cumsum(-1);               // [batch, d_vocab]
+    // Drop a token once the ones before it reach top_p: the mask shifted right by one, so the
+    // token that crosses top_p stays, and so does the most likely.
+    auto over = cumulative > *options.top_p();                      // [batch, d_vocab]
+    auto drop_sorted = torch::zeros_like(over);
+    drop_sorted.narrow(-1, 1, d_vocab - 1).copy_(over.narrow(-1, 0, d_vocab - 1));
+    auto drop = torch::zeros_like(over).scatter_(-1, order, drop_sorted);  // [batch, d_vocab]
+    logits = logits.masked_fill(drop, -std::numeric_limits<float>::infinity());
+  }
+  auto probs = logits.softmax(-1);  // [batch, d_vocab]
+  return torch::multinomial(probs, 1, /*replacement=*/true, generator).squeeze(-1);  // [batch]
 }
 
 }  // namespace tlens

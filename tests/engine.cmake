@@ -1,8 +1,10 @@
 # Tests of the engine (libtorch). One line per test.
 tlens_test(gpt2_parity_test tests/parity/gpt2_parity_test.cpp tlens)
 tlens_test(dtype_parity_test tests/parity/dtype_parity_test.cpp tlens)
+tlens_test(generate_parity_test tests/parity/generate_parity_test.cpp tlens)
 tlens_test(hooks_test tests/integration/hooks_test.cpp tlens)
 tlens_test(past_key_value_caching_test tests/unit/past_key_value_caching_test.cpp tlens)
+tlens_test(generate_test tests/unit/generate_test.cpp tlens)
 tlens_test(utils_test tests/unit/utils_test.cpp tlens)
 tlens_test(runtime_test tests/unit/runtime_test.cpp tlens)
 tlens_test(backend_test tests/unit/backend_test.cpp tlens)

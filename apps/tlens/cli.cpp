@@ -60,7 +60,8 @@ int run_cli(const std::vector<std::string>& args) {
   tlens.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   int64_t threads = hardware_threads();
   const std::vector<Command> commands = {  // in the order `tlens --help` lists them
-      add_info(tlens), add_run(tlens), add_tokenize(tlens), add_predict(tlens), add_demo(tlens),
+      add_info(tlens), add_run(tlens), add_tokenize(tlens), add_predict(tlens), add_generate(tlens),
+      add_demo(tlens),
       add_attention(tlens), add_probs(tlens), add_bench(tlens), add_train(tlens), add_eval(tlens),
       add_models(tlens)};
   for (const Command& command : commands) {

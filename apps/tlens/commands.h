@@ -35,6 +35,7 @@ Command add_info(CLI::App& tlens);       // libtorch, BLAS, CPU, CUDA; a model's
 Command add_run(CLI::App& tlens);        // logits and cached activations into a safetensors file
 Command add_tokenize(CLI::App& tlens);   // token ids and strings (loads no weights)
 Command add_predict(CLI::App& tlens);    // the most likely next tokens
+Command add_generate(CLI::App& tlens);   // text after a prompt, streamed; steering vectors
 Command add_attention(CLI::App& tlens);  // attention patterns as an HTML page
 Command add_probs(CLI::App& tlens);      // the probability of each actual next token, as a plot
 Command add_demo(CLI::App& tlens);       // the seed notebook, cell by cell (town_hall.cpp)

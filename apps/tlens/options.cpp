@@ -173,7 +173,8 @@ CLI::Option* add_parsed_option(CLI::App& command, const std::string& flag, T& va
   auto* option = command.add_option_function<std::string>(
       flag, [&value, flag, example, parse](const std::string& text) { value = parse(flag, text, example); }, help);
   option->type_name(type);
-  if constexpr (!std::is_same_v<T, std::optional<int64_t>>) option->default_str(example);
+  if constexpr (!std::is_same_v<T, std::optional<int64_t>> && !std::is_same_v<T, std::optional<double>>)
+    option->default_str(example);
   return option;
 }
 
@@ -192,6 +193,11 @@ CLI::Option* add_number_option(CLI::App& command, const std::string& flag, doubl
 CLI::Option* add_number_option(CLI::App& command, const std::string& flag,
                                std::optional<int64_t>& value, const std::string& help) {
   return add_parsed_option(command, flag, value, help, "INT", "0", parse_integer);
+}
+
+CLI::Option* add_number_option(CLI::App& command, const std::string& flag,
+                               std::optional<double>& value, const std::string& help) {
+  return add_parsed_option(command, flag, value, help, "NUMBER", "0.9", parse_real);
 }
 
 }  // namespace tlens::app

@@ -115,5 +115,7 @@ CLI::Option* add_number_option(CLI::App& command, const std::string& flag, doubl
                                const std::string& help);
 CLI::Option* add_number_option(CLI::App& command, const std::string& flag,
                                std::optional<int64_t>& value, const std::string& help);
+CLI::Option* add_number_option(CLI::App& command, const std::string& flag,
+                               std::optional<double>& value, const std::string& help);
 
 }  // namespace tlens::app

@@ -11,6 +11,7 @@
 //   model->run_with_hooks(tokens, {{"blocks.0.attn.hook_pattern", fn}});
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -35,6 +36,7 @@
 #include "tlens/hooked_root_module.h"
 #include "tlens/past_key_value_caching.h"
 #include "tlens/tokenizer/bpe.h"
+#include "tlens/utils.h"
 
 namespace tlens {
 
@@ -86,6 +88,42 @@ struct ForwardOutput {
 struct CacheOptions {
   TORCH_ARG(NamesFilter, names_filter) = NamesFilter();  // default: every hook point
   TORCH_ARG(bool, remove_batch_dim) = false;
+};
+
+// generate()'s keyword arguments: TransformerLens 2.18's names and defaults, plus a generator, a
+// per-step callback and the per-step logits.
+//   model->generate("Hullo, my name is", tlens::GenerateOptions().max_new_tokens(20).do_sample(false));
+struct GenerateOptions {
+  TORCH_ARG(int64_t, max_new_tokens) = 10;
+  // Stop a row at its first EOS (later positions get the EOS padding token); stop when all have.
+  TORCH_ARG(bool, stop_at_eos) = true;
+  // The tokens that end a row; empty: the tokenizer's EOS. The padding token is the tokenizer's
+  // EOS, else the first of these.
+  TORCH_ARG(std::vector<int64_t>, eos_token_id) = {};
+  TORCH_ARG(bool, do_sample) = true;  // false: greedy (argmax)
+  TORCH_ARG(std::optional<int64_t>, top_k) = std::nullopt;
+  TORCH_ARG(std::optional<double>, top_p) = std::nullopt;
+  TORCH_ARG(double, temperature) = 1.0;
+  TORCH_ARG(double, freq_penalty) = 0.0;
+  // Each step runs only the new token, attending to the cached keys and values; false re-runs
+  // the whole sequence (the same tokens, slower).
+  TORCH_ARG(bool, use_past_kv_cache) = true;
+  TORCH_ARG(std::optional<bool>, prepend_bos) = std::nullopt;  // for text input
+  // For text input; a list of more than one text is always padded on the left.
+  TORCH_ARG(std::optional<PaddingSide>, padding_side) = std::nullopt;
+  TORCH_ARG(bool, verbose) = true;  // a progress line on stderr
+  // Where samples are drawn from; unset: torch's default generator (torch::manual_seed).
+  TORCH_ARG(std::optional<at::Generator>, generator) = std::nullopt;
+  // Called after each step with the tokens just chosen, [batch] (EOS padding included).
+  TORCH_ARG(std::function<void(const torch::Tensor&)>, on_step) = nullptr;
+  // Keep each step's logits of the last position (GenerateOutput::logits).
+  TORCH_ARG(bool, output_logits) = false;
+};
+
+struct GenerateOutput {
+  torch::Tensor tokens;  // [batch, pos + new_tokens]: the input tokens, then the generated ones
+  torch::Tensor logits;  // [batch, new_tokens, d_vocab] with output_logits
+  int64_t n_input_tokens = 0;  // pos: where the generated tokens start
 };
 
 // from_pretrained()'s keyword arguments, TransformerLens's defaults.
@@ -154,6 +192,15 @@ class HookedTransformerImpl : public HookedRootModule {
   std::pair<torch::Tensor, ActivationCache> run_with_cache(
       const std::string& text, const CacheOptions& cache_options = {},
       const ForwardOptions& options = {});
+
+  // TransformerLens's generate: up to max_new_tokens tokens after `input` [batch, pos] (or [pos]),
+  // each chosen from the last position's logits (sample_logits, or argmax without do_sample).
+  // Hooks that are on fire at every step; with the cache they see only the new position. Pads
+  // (the tokenizer's rule for the padding side) are masked and skipped by the positions, as
+  // Hugging Face does. Bad options are errors before the first forward.
+  GenerateOutput generate(const torch::Tensor& input, const GenerateOptions& options = {});
+  GenerateOutput generate(const std::string& text, const GenerateOptions& options = {});
+  GenerateOutput generate(const std::vector<std::string>& texts, const GenerateOptions& options = {});
 
   // --- Tokenization helpers (need a tokenizer) ---
   // [1, pos] for one text; a list is padded (pad id on padding_side) to [batch, max_pos].

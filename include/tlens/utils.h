@@ -9,6 +9,8 @@
 #include <optional>
 #include <string>
 
+#include <ATen/core/Generator.h>
+#include <torch/arg.h>
 #include <torch/types.h>
 
 namespace tlens {
@@ -27,5 +29,25 @@ std::string get_act_name(const std::string& name, std::optional<int64_t> layer =
 torch::Tensor lm_cross_entropy_loss(const torch::Tensor& logits, const torch::Tensor& tokens,
                                     const std::optional<torch::Tensor>& attention_mask = std::nullopt,
                                     bool per_token = false);
+
+// sample_logits's keyword arguments, TransformerLens's names and defaults.
+struct SampleLogitsOptions {
+  TORCH_ARG(std::optional<int64_t>, top_k) = std::nullopt;  // keep the k largest (ties kept)
+  TORCH_ARG(std::optional<double>, top_p) = std::nullopt;   // nucleus, in (0, 1]; only without top_k
+  TORCH_ARG(double, temperature) = 1.0;                     // 0: argmax
+  TORCH_ARG(double, freq_penalty) = 0.0;  // subtracted per earlier occurrence; needs the tokens
+};
+
+// TransformerLens's utils.sample_logits: one token per row of final_logits [batch, d_vocab].
+// temperature 0 is argmax. Else: logits / temperature; minus freq_penalty × the count of each
+// token in `tokens` [batch, pos] (when freq_penalty > 0); then top_k, or else top_p (the smallest
+// set of most likely tokens whose probability reaches top_p; the most likely always stays); then
+// a draw from the softmax in float32 with `generator` (default: torch's default generator, the one
+// torch.manual_seed seeds). -> [batch], int64. Bad options are errors before any work.
+torch::Tensor sample_logits(const torch::Tensor& final_logits, const SampleLogitsOptions& options = {},
+                            const std::optional<torch::Tensor>& tokens = std::nullopt,
+                            std::optional<at::Generator> generator = std::nullopt);
+// The checks sample_logits makes (generate runs them before its first forward).
+void check_sample_logits_options(const SampleLogitsOptions& options);
 
 }  // namespace tlens

@@ -35,7 +35,8 @@ tlens::ForwardOptions forward_options(const std::string& return_type, bool loss_
                                       std::optional<int64_t> start_at_layer,
                                       std::optional<int64_t> stop_at_layer,
                                       std::optional<torch::Tensor> tokens,
-                                      std::optional<torch::Tensor> attention_mask) {
+                                      std::optional<torch::Tensor> attention_mask,
+                                      tlens::HookedTransformerKeyValueCache* past_kv_cache = nullptr) {
   return tlens::ForwardOptions()
       .return_type(tlens::parse_return_type(return_type))
       .loss_per_token(loss_per_token)
@@ -44,7 +45,8 @@ tlens::ForwardOptions forward_options(const std::string& return_type, bool loss_
       .start_at_layer(start_at_layer)
       .stop_at_layer(stop_at_layer)
       .tokens(std::move(tokens))
-      .attention_mask(std::move(attention_mask));
+      .attention_mask(std::move(attention_mask))
+      .past_kv_cache(past_kv_cache);
 }
 
 // TransformerLens's return values: logits / loss as a tensor, "both" as (logits, loss), "none"
@@ -54,10 +56,11 @@ py::object forward(Model& model, const Input& input, const std::string& return_t
                    const std::optional<std::string>& padding_side,
                    std::optional<int64_t> start_at_layer, std::optional<int64_t> stop_at_layer,
                    std::optional<torch::Tensor> tokens,
-                   std::optional<torch::Tensor> attention_mask) {
+                   std::optional<torch::Tensor> attention_mask,
+                   tlens::HookedTransformerKeyValueCache* past_kv_cache) {
   const auto options = forward_options(return_type, loss_per_token, prepend_bos, padding_side,
                                        start_at_layer, stop_at_layer, std::move(tokens),
-                                       std::move(attention_mask));
+                                       std::move(attention_mask), past_kv_cache);
   tlens::ForwardOutput output;
   {
     py::gil_scoped_release no_gil;
@@ -104,6 +107,44 @@ py::tuple run_with_cache(Model& model, const torch::Tensor& input, const py::obj
   return py::make_tuple(out, std::move(result.second));
 }
 
+// generate's tokens [batch, pos + new] and, with output_logits, the logits [batch, new, d_vocab]
+// (else None). `on_step` (a Python callable or None) gets each step's tokens [batch]; it runs with
+// the GIL, the rest without.
+py::tuple generate(Model& model, const Input& input, int64_t max_new_tokens, bool stop_at_eos,
+                   std::vector<int64_t> eos_token_id, bool do_sample, std::optional<int64_t> top_k,
+                   std::optional<double> top_p, double temperature, double freq_penalty,
+                   bool use_past_kv_cache, std::optional<bool> prepend_bos,
+                   const std::optional<std::string>& padding_side, py::object on_step,
+                   bool output_logits) {
+  auto options = tlens::GenerateOptions()
+                     .max_new_tokens(max_new_tokens)
+                     .stop_at_eos(stop_at_eos)
+                     .eos_token_id(std::move(eos_token_id))
+                     .do_sample(do_sample)
+                     .top_k(top_k)
+                     .top_p(top_p)
+                     .temperature(temperature)
+                     .freq_penalty(freq_penalty)
+                     .use_past_kv_cache(use_past_kv_cache)
+                     .prepend_bos(prepend_bos)
+                     .padding_side(padding_side_from(padding_side))
+                     .verbose(false)
+                     .output_logits(output_logits);
+  if (!on_step.is_none()) {
+    auto fn = std::make_shared<py::object>(std::move(on_step));
+    options.on_step([fn](const torch::Tensor& sampled) {
+      py::gil_scoped_acquire gil;
+      (*fn)(sampled);  // a Python exception becomes py::error_already_set and ends generate
+    });
+  }
+  tlens::GenerateOutput out;
+  {
+    py::gil_scoped_release no_gil;
+    out = std::visit([&](const auto& value) { return model.generate(value, options); }, input);
+  }
+  return py::make_tuple(out.tokens, out.logits.defined() ? py::cast(out.logits) : py::none());
+}
+
 tlens::FwdHooks fwd_hooks_from(const py::iterable& fwd_hooks) {
   tlens::FwdHooks hooks;
   for (const auto& item : fwd_hooks) {
@@ -133,6 +174,31 @@ std::shared_ptr<const tlens::Tokenizer> tokenizer_for(const tlens::HookedTransfo
 }  // namespace
 
 void bind_hooked_transformer(py::module_& m) {
+  using Cache = tlens::HookedTransformerKeyValueCache;
+  using Entry = tlens::HookedTransformerKeyValueCacheEntry;
+  py::class_<Entry>(m, "_HookedTransformerKeyValueCacheEntry")
+      .def_readwrite("past_keys", &Entry::past_keys)
+      .def_readwrite("past_values", &Entry::past_values)
+      .def_readwrite("frozen", &Entry::frozen)
+      .def("append", &Entry::append, py::arg("new_keys"), py::arg("new_values"));
+  py::class_<Cache>(m, "_HookedTransformerKeyValueCache")
+      .def_static("init_cache",
+                  [](const std::string& cfg_json, const std::string& device, int64_t batch_size) {
+                    auto cfg = tlens::HookedTransformerConfig::from_json(nlohmann::json::parse(cfg_json));
+                    cfg.finalize();
+                    return Cache::init_cache(cfg, torch::Device(device), batch_size);
+                  },
+                  py::arg("cfg_json"), py::arg("device"), py::arg("batch_size"))
+      .def("__getitem__", &Cache::operator[], py::arg("layer"), py::return_value_policy::reference_internal)
+      .def("__len__", &Cache::n_layers)
+      .def_property_readonly("batch_size", &Cache::batch_size)
+      .def_property_readonly("pos_so_far", &Cache::pos_so_far)
+      .def_readwrite("previous_attention_mask", &Cache::previous_attention_mask)
+      .def_readwrite("frozen", &Cache::frozen)
+      .def("append_attention_mask", &Cache::append_attention_mask, py::arg("attention_mask"))
+      .def("freeze", &Cache::freeze)
+      .def("unfreeze", &Cache::unfreeze);
+
   py::class_<Model, std::shared_ptr<Model>>(m, "_HookedTransformer")
       .def_static(
           "from_pretrained",
@@ -174,7 +240,12 @@ void bind_hooked_transformer(py::module_& m) {
       .def("forward", &forward, py::arg("input"), py::arg("return_type"),
            py::arg("loss_per_token"), py::arg("prepend_bos"), py::arg("padding_side"),
            py::arg("start_at_layer"), py::arg("stop_at_layer"), py::arg("tokens"),
-           py::arg("attention_mask"))
+           py::arg("attention_mask"), py::arg("past_kv_cache").none(true) = nullptr)
+      .def("generate", &generate, py::arg("input"), py::arg("max_new_tokens"),
+           py::arg("stop_at_eos"), py::arg("eos_token_id"), py::arg("do_sample"), py::arg("top_k"),
+           py::arg("top_p"), py::arg("temperature"), py::arg("freq_penalty"),
+           py::arg("use_past_kv_cache"), py::arg("prepend_bos"), py::arg("padding_side"),
+           py::arg("on_step"), py::arg("output_logits"))
       .def("run_with_cache", &run_with_cache, py::arg("input"), py::arg("names_filter"),
            py::arg("remove_batch_dim"), py::arg("return_type"), py::arg("loss_per_token"),
            py::arg("prepend_bos"), py::arg("padding_side"), py::arg("start_at_layer"),

@@ -168,6 +168,19 @@ PYBIND11_MODULE(_C, m) {
 
   m.def("get_act_name", &tlens::get_act_name, py::arg("name"), py::arg("layer") = py::none(),
         py::arg("layer_type") = "");
+  m.def("sample_logits",
+        [](const torch::Tensor& final_logits, std::optional<int64_t> top_k, std::optional<double> top_p,
+           double temperature, double freq_penalty, std::optional<torch::Tensor> tokens) {
+          return tlens::sample_logits(final_logits,
+                                      tlens::SampleLogitsOptions()
+                                          .top_k(top_k)
+                                          .top_p(top_p)
+                                          .temperature(temperature)
+                                          .freq_penalty(freq_penalty),
+                                      tokens);
+        },
+        py::arg("final_logits"), py::arg("top_k"), py::arg("top_p"), py::arg("temperature"),
+        py::arg("freq_penalty"), py::arg("tokens"));
   m.def("lm_cross_entropy_loss", &tlens::lm_cross_entropy_loss, py::arg("logits"),
         py::arg("tokens"), py::arg("attention_mask") = py::none(), py::arg("per_token") = false);
   // For the zero-copy test: the address C++ sees for a tensor handed in from Python.

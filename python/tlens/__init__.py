@@ -19,6 +19,7 @@ from .config import HookedTransformerConfig
 from .factored_matrix import FactoredMatrix
 from .hook_points import HookPoint
 from .hooked_transformer import HookedTransformer
+from .past_key_value_caching import HookedTransformerKeyValueCache
 
 __version__ = "0.2.0"
 
@@ -36,4 +37,4 @@ def release_cached_memory():
 
 
 __all__ = ["ActivationCache", "FactoredMatrix", "HookPoint", "HookedTransformer",
-           "HookedTransformerConfig", "release_cached_memory", "utils", "vis"]
+           "HookedTransformerConfig", "HookedTransformerKeyValueCache", "release_cached_memory", "utils", "vis"]

@@ -19,9 +19,34 @@ import torch
 from . import _C
 from .activation_cache import ActivationCache
 from .config import HookedTransformerConfig
+from .past_key_value_caching import HookedTransformerKeyValueCache
 from .tokenizer import Tokenizer
 
-__all__ = ["HookedTransformer"]
+__all__ = ["HookedTransformer", "GenerateOutput"]
+
+
+class GenerateOutput:
+    """generate(..., output_logits=True)'s result, as Hugging Face's GenerateDecoderOnlyOutput:
+    sequences [batch, pos + new] and logits, a tuple of one [batch, d_vocab] per step."""
+
+    def __init__(self, sequences, logits):
+        self.sequences = sequences
+        self.logits = logits
+
+    def __repr__(self):
+        return (f"GenerateOutput(sequences={tuple(self.sequences.shape)}, "
+                f"logits={len(self.logits)} x {tuple(self.logits[0].shape) if self.logits else ()})")
+
+
+def _progress(total, verbose):
+    """A tqdm bar over the new tokens when verbose (TransformerLens shows one); None otherwise."""
+    if not verbose:
+        return None
+    try:
+        import tqdm.auto
+    except ImportError:  # tqdm is optional: without it, no bar
+        return None
+    return tqdm.auto.tqdm(total=total)
 
 # from_pretrained's TransformerLens arguments tlens does not implement: accepted at their defaults.
 _FROM_PRETRAINED_DEFAULTS = {
@@ -167,17 +192,75 @@ class HookedTransformer:
     def forward(self, input, return_type="logits", loss_per_token=False, prepend_bos=None,
                 padding_side=None, start_at_layer=None, tokens=None, shortformer_pos_embed=None,
                 attention_mask=None, stop_at_layer=None, past_kv_cache=None):
-        if shortformer_pos_embed is not None or past_kv_cache is not None:
-            _refuse_unsupported("forward", {"shortformer_pos_embed": shortformer_pos_embed,
-                                            "past_kv_cache": past_kv_cache},
-                                {"shortformer_pos_embed": None, "past_kv_cache": None})
+        if shortformer_pos_embed is not None:
+            _refuse_unsupported("forward", {"shortformer_pos_embed": shortformer_pos_embed},
+                                {"shortformer_pos_embed": None})
+        if past_kv_cache is not None and not isinstance(past_kv_cache,
+                                                        HookedTransformerKeyValueCache):
+            raise TypeError("forward: past_kv_cache must be a tlens HookedTransformerKeyValueCache"
+                            f", got {type(past_kv_cache).__name__}\nhint: "
+                            "HookedTransformerKeyValueCache.init_cache(model.cfg, device, batch)")
         return self._model.forward(input, return_type=return_type or "none",
                                    loss_per_token=loss_per_token, prepend_bos=prepend_bos,
                                    padding_side=padding_side, start_at_layer=start_at_layer,
                                    stop_at_layer=stop_at_layer, tokens=tokens,
-                                   attention_mask=attention_mask)
+                                   attention_mask=attention_mask,
+                                   past_kv_cache=None if past_kv_cache is None
+                                   else past_kv_cache._cache)
 
     __call__ = forward
+
+    # --- generation ---
+    def generate(self, input="", max_new_tokens=10, stop_at_eos=True, eos_token_id=None,
+                 do_sample=True, top_k=None, top_p=None, temperature=1.0, freq_penalty=0.0,
+                 use_past_kv_cache=True, prepend_bos=None, padding_side=None,
+                 return_type="input", verbose=True, **generation_kwargs):
+        """TransformerLens's generate: up to max_new_tokens tokens after `input` (a string, a
+        list of strings, padded on the left, or tokens [batch, pos]), greedy without do_sample,
+        else drawn with torch's default generator (torch.manual_seed). return_type "input"
+        gives what the input was: a string (a list for several), or tokens [batch, pos + new].
+        Hooks that are on fire at every step (with the cache, on the new position only).
+        generation_kwargs: output_logits=True returns GenerateOutput(sequences, logits)."""
+        output_logits = bool(generation_kwargs.pop("output_logits", False))
+        if generation_kwargs:
+            raise TypeError(f"generate() got an unexpected keyword argument "
+                            f"{next(iter(generation_kwargs))!r}")
+        if return_type not in ("input", "str", "tokens", "embeds"):
+            raise ValueError(f"generate: return_type must be one of 'input', 'str', 'tokens', "
+                             f"'embeds', got {return_type!r}")
+        if isinstance(input, torch.Tensor) and input.dim() == 3 or return_type == "embeds":
+            raise ValueError("generate: embeddings as input or output are not supported by "
+                             "tlens yet\nhint: pass a string, a list of strings or tokens")
+        if not isinstance(input, (str, list, torch.Tensor)) or (
+                isinstance(input, list) and not all(isinstance(x, str) for x in input)):
+            raise TypeError("generate: the input is a string, a list of strings or tokens "
+                            f"[batch, pos], got {type(input).__name__}")
+        if return_type == "input":
+            return_type = "str" if isinstance(input, (str, list)) else "tokens"
+        if eos_token_id is None:
+            eos_token_id = []
+        elif isinstance(eos_token_id, int):
+            eos_token_id = [eos_token_id]
+        bar = _progress(max_new_tokens, verbose)
+        try:
+            tokens, logits = self._model.generate(
+                input, max_new_tokens=max_new_tokens, stop_at_eos=stop_at_eos,
+                eos_token_id=list(eos_token_id), do_sample=do_sample, top_k=top_k, top_p=top_p,
+                temperature=temperature, freq_penalty=freq_penalty,
+                use_past_kv_cache=use_past_kv_cache, prepend_bos=prepend_bos,
+                padding_side=padding_side, on_step=(lambda _: bar.update(1)) if bar else None,
+                output_logits=output_logits)
+        finally:
+            if bar is not None:
+                bar.close()
+        if return_type == "str":
+            texts = [self.tokenizer.decode(row, skip_special_tokens=True) for row in tokens]
+            out = texts[0] if len(texts) == 1 else texts
+        else:
+            out = tokens
+        if output_logits:
+            return GenerateOutput(tokens, tuple(logits.unbind(1)))
+        return out
 
     def run_with_cache(self, *model_args, names_filter=None, device=None,
                        remove_batch_dim=False, incl_bwd=False, reset_hooks_end=True,

@@ -8,8 +8,8 @@ import torch
 
 from . import _C
 
-__all__ = ["get_act_name", "test_prompt", "lm_cross_entropy_loss", "get_corner", "to_numpy",
-           "remove_batch_dim"]
+__all__ = ["get_act_name", "test_prompt", "lm_cross_entropy_loss", "sample_logits", "get_corner",
+           "to_numpy", "remove_batch_dim"]
 
 
 def get_act_name(name, layer=None, layer_type=None):
@@ -19,6 +19,15 @@ def get_act_name(name, layer=None, layer_type=None):
 
 def lm_cross_entropy_loss(logits, tokens, attention_mask=None, per_token=False):
     return _C.lm_cross_entropy_loss(logits, tokens, attention_mask, per_token)
+
+
+def sample_logits(final_logits, top_k=None, top_p=None, temperature=1.0, freq_penalty=0.0,
+                  tokens=None):
+    """TransformerLens's sample_logits: one token per row of final_logits [batch, d_vocab];
+    temperature 0 is argmax; top_k, else top_p; freq_penalty needs tokens [batch, pos]. Draws with
+    torch's default generator (torch.manual_seed)."""
+    return _C.sample_logits(final_logits, top_k, top_p, float(temperature), float(freq_penalty),
+                            tokens)
 
 
 def get_corner(tensor, n=3):

@@ -57,6 +57,7 @@ std::vector<std::string> model_loading_commands() {
   return {"info" + missing,
           "run" + missing + " --tokens 1 --out " + (dir / "t.safetensors").string(),
           "predict" + missing + " hi",
+          "generate" + missing + " hi",
           "attention" + missing + " --layer 0 --out " + (dir / "t.html").string() + " hi",
           "probs" + missing + " --out " + (dir / "t.html").string() + " hi",
           "demo" + missing + " --out " + (dir / "t_demo").string(),
@@ -537,4 +538,80 @@ TEST(Cli, PromptWordsAreWordsEvenWhenTheyLookLikeCommandsOrFlags) {
   // Numbers: base 10 and whole, or an error naming the flag before any model loads.
   r = tlens_cli("predict --model /nonexistent/dir --top-k 3x hi");
   EXPECT_NE(r.out.find("error: --top-k 3x: is not a whole number"), std::string::npos) << r.out;
+}
+
+TEST(Cli, GenerateGivesTheLibrarysTokensStreamsThemAndSteers) {
+  const std::string model_dir = std::string(TLENS_FIXTURES) + "/gpt2_tiny_tok";
+  auto model = tlens::HookedTransformer::from_pretrained(model_dir, tlens::FromPretrainedOptions().verbose(false));
+  const std::string prompt = "In the beginning God created";
+  auto expected = model->generate(prompt, tlens::GenerateOptions().max_new_tokens(8).do_sample(false).verbose(false).output_logits(true));
+  const int64_t n_in = expected.n_input_tokens;
+
+  auto r = tlens_cli("generate --model " + model_dir + " --greedy --max-new-tokens 8 --json \"" + prompt + "\"");
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto json = nlohmann::json::parse(r.out.substr(r.out.find('{')));
+  auto new_ids = json["new_ids"].get<std::vector<int64_t>>();
+  ASSERT_EQ(static_cast<int64_t>(new_ids.size()), expected.tokens.size(1) - n_in);
+  auto log_probs = expected.logits[0].log_softmax(-1);  // [new, d_vocab]
+  for (size_t i = 0; i < new_ids.size(); ++i) {
+    EXPECT_EQ(new_ids[i], expected.tokens[0][n_in + i].item<int64_t>()) << "step " << i;
+    EXPECT_NEAR(json["log_probs"][i].get<double>(), log_probs[i][new_ids[i]].item<double>(), 1e-5);
+  }
+  EXPECT_EQ(json["text"].get<std::string>(), model->tokenizer().decode(new_ids));
+
+  // Plain output: the prompt, then the continuation's text; the summary on stderr.
+  r = tlens_cli("generate --model " + model_dir + " --greedy --max-new-tokens 8 \"" + prompt + "\"");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find(prompt + model->tokenizer().decode(new_ids) + "\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("generated 8 tokens in"), std::string::npos) << r.out;
+
+  // A seed makes sampling reproducible.
+  auto sampled = [&](int seed) {
+    auto s = tlens_cli("generate --model " + model_dir + " --seed " + std::to_string(seed) +
+                       " --top-k 40 --temperature 1.5 --ignore-eos --max-new-tokens 12 --json \"" + prompt + "\"");
+    EXPECT_EQ(s.code, 0) << s.out;
+    return nlohmann::json::parse(s.out.substr(s.out.find('{')))["new_ids"].get<std::vector<int64_t>>();
+  };
+  EXPECT_EQ(sampled(3), sampled(3));
+  EXPECT_NE(sampled(3), sampled(4));
+
+  // --steer HOOK=FILE:COEF adds COEF x the file's direction at every position, as a hook does.
+  const auto dir = temp_dir();
+  const std::string hook = "blocks.1.hook_resid_post";
+  torch::manual_seed(11);
+  auto direction = torch::randn({model->cfg.d_model}) * 10;
+  const std::string file = (dir / "direction.safetensors").string();
+  tlens::loading::save_tensors(file, {{hook, direction}});
+  torch::Tensor steered;
+  {
+    auto scope = model->hooks({{hook, [&](const torch::Tensor& act, const tlens::HookPoint&) -> std::optional<torch::Tensor> {
+                                  return act + 2.0 * direction;
+                                }}});
+    steered = model->generate(prompt, tlens::GenerateOptions().max_new_tokens(8).do_sample(false).verbose(false)).tokens;
+  }
+  ASSERT_FALSE(torch::equal(steered, expected.tokens));  // the direction does change the output
+  r = tlens_cli("generate --model " + model_dir + " --greedy --max-new-tokens 8 --json --steer " + hook + "=" + file +
+                ":2 \"" + prompt + "\"");
+  ASSERT_EQ(r.code, 0) << r.out;
+  json = nlohmann::json::parse(r.out.substr(r.out.find('{')));
+  new_ids = json["new_ids"].get<std::vector<int64_t>>();
+  ASSERT_EQ(static_cast<int64_t>(new_ids.size()), steered.size(1) - n_in);
+  for (size_t i = 0; i < new_ids.size(); ++i) EXPECT_EQ(new_ids[i], steered[0][n_in + i].item<int64_t>());
+
+  // Bad input: clear errors naming the option.
+  auto error = [&](const std::string& args, const std::string& want) {
+    auto e = tlens_cli("generate --model " + model_dir + " " + args);
+    EXPECT_NE(e.code, 0) << args;
+    EXPECT_NE(e.out.find(want), std::string::npos) << args << "\n" << e.out;
+    EXPECT_EQ(e.out.find("Segmentation"), std::string::npos);
+  };
+  error("--top-p 0 hi", "top_p: must be in (0, 1]");
+  error("--temperature -1 hi", "temperature: must be >= 0");
+  error("--max-new-tokens 500 hi", "exceed n_ctx 32");
+  error("--steer nofile hi", "expected HOOK=FILE.safetensors[:COEF]");
+  error("--steer " + hook + "=" + file + ":x hi", "the coefficient 'x' is not a number");
+  error("--steer blocks.1.hook_resid_pots=" + file + " hi", "did you mean blocks.1.hook_resid_post?");
+  error("--steer " + hook + "=/nonexistent.safetensors hi", "/nonexistent.safetensors");
+  error("--no-bos --tokens 1,2 hi", "got both --tokens and a prompt");
+  fs::remove_all(dir);
 }
