@@ -160,14 +160,14 @@ def command(contender, case, args):
     return [sys.executable, str(BENCH / script)] + opts
 
 
-def run_one(contender, case, variant, args):
-    cmd = command(contender, case, args)
+def run_json(cmd, env, timeout):
+    """Runs a contender's command; (its last JSON line as a dict, or {"error": ...}, wall seconds)."""
     start = time.monotonic()
     try:
-        proc = subprocess.run(cmd, env=variant_env(variant, args.threads, args.spin), capture_output=True,
-                              text=True, timeout=args.timeout, cwd=str(REPO))
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout,
+                              cwd=str(REPO))
     except subprocess.TimeoutExpired:
-        return {"error": f"timed out after {args.timeout} s"}, time.monotonic() - start
+        return {"error": f"timed out after {timeout} s"}, time.monotonic() - start
     except OSError as e:
         return {"error": f"could not start {cmd[0]}: {e}"}, time.monotonic() - start
     wall = time.monotonic() - start
@@ -178,6 +178,11 @@ def run_one(contender, case, variant, args):
     result = json.loads(lines[-1])
     result["wall_s"] = wall
     return result, wall
+
+
+def run_one(contender, case, variant, args):
+    return run_json(command(contender, case, args), variant_env(variant, args.threads, args.spin),
+                    args.timeout)
 
 
 # ---------------------------------------------------------------- report

@@ -1,5 +1,6 @@
 #include "tlens/past_key_value_caching.h"
 
+#include <algorithm>
 #include <string>
 
 #include <torch/torch.h>
@@ -9,15 +10,48 @@
 
 namespace tlens {
 
+namespace {
+
+// past [batch, pos, head_index, d_head], a view of buffer [batch, head_index, capacity, d_head]
+// made by view_of: then positions [pos, capacity) are free to write.
+bool is_view_of(const torch::Tensor& past, const torch::Tensor& buffer) {
+  return buffer.defined() && past.defined() && past.data_ptr() == buffer.data_ptr() &&
+         past.dim() == 4 && past.size(1) <= buffer.size(2) &&
+         past.strides() == buffer.permute({0, 2, 1, 3}).strides();
+}
+
+// Positions [0, pos) of the buffer as [batch, pos, head_index, d_head].
+torch::Tensor view_of(const torch::Tensor& buffer, int64_t pos) {
+  return buffer.narrow(2, 0, pos).permute({0, 2, 1, 3});
+}
+
+// Writes `fresh` [batch, new_pos, head_index, d_head] after `past` into `buffer`, growing it
+// (a copy of `past` into a buffer twice the size) when it has no room or `past` is not its view;
+// returns the view of every position.
+torch::Tensor write(torch::Tensor& buffer, const torch::Tensor& past, const torch::Tensor& fresh) {
+  const int64_t old_pos = past.size(1), new_pos = old_pos + fresh.size(1);
+  if (!is_view_of(past, buffer) || new_pos > buffer.size(2)) {
+    const int64_t capacity = std::max<int64_t>(64, 2 * new_pos);
+    auto grown = torch::empty({past.size(0), past.size(2), capacity, past.size(3)}, past.options());
+    view_of(grown, old_pos).copy_(past);
+    buffer = grown;
+  }
+  view_of(buffer, new_pos).narrow(1, old_pos, fresh.size(1)).copy_(fresh);
+  return view_of(buffer, new_pos);  // [batch, pos, head_index, d_head]
+}
+
+}  // namespace
+
 std::pair<torch::Tensor, torch::Tensor> HookedTransformerKeyValueCacheEntry::append(
     const torch::Tensor& new_keys, const torch::Tensor& new_values) {
-  auto keys = torch::cat({past_keys, new_keys.to(past_keys.dtype())}, 1);  // [batch, pos, head_index, d_head]
-  auto values = torch::cat({past_values, new_values.to(past_values.dtype())}, 1);  // [batch, pos, head_index, d_head]
-  if (!frozen) {
-    past_keys = keys;
-    past_values = values;
+  if (frozen) {  // the cache stays as it is: these positions are this forward's only
+    auto keys = torch::cat({past_keys, new_keys.to(past_keys.dtype())}, 1);  // [batch, pos, head_index, d_head]
+    auto values = torch::cat({past_values, new_values.to(past_values.dtype())}, 1);  // [batch, pos, head_index, d_head]
+    return {keys, values};
   }
-  return {keys, values};
+  past_keys = write(key_buffer_, past_keys, new_keys);        // [batch, pos, head_index, d_head]
+  past_values = write(value_buffer_, past_values, new_values);  // [batch, pos, head_index, d_head]
+  return {past_keys, past_values};
 }
 
 HookedTransformerKeyValueCache HookedTransformerKeyValueCache::init_cache(

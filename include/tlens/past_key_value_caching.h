@@ -30,8 +30,14 @@ struct HookedTransformerKeyValueCacheEntry {
 
   // The keys and values of every position so far plus these new ones ([batch, new_pos,
   // head_index, d_head] each); they are kept for the next forward unless the entry is frozen.
+  // past_keys / past_values are views of buffers with room to grow ([batch, head_index,
+  // capacity, d_head], doubled when full), so a step writes its position instead of copying the
+  // whole cache; a tensor assigned to them from outside is copied into a new buffer first.
   std::pair<torch::Tensor, torch::Tensor> append(const torch::Tensor& new_keys,
                                                  const torch::Tensor& new_values);
+
+ private:
+  torch::Tensor key_buffer_, value_buffer_;  // [batch, head_index, capacity, d_head]
 };
 
 class HookedTransformerKeyValueCache {

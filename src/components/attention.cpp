@@ -78,13 +78,21 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& query_input,
   // scores ([batch, head_index, pos, pos]), and exact for GPT-2's power-of-two scale of 8.
   auto scores = torch::matmul((q / attn_scale_).permute({0, 2, 1, 3}), k.permute({0, 2, 3, 1}));
 
-  // [query_pos, key_pos]: the rows of the square mask that belong to this forward's queries
-  torch::Tensor masked = causal_mask(k.size(1), scores.device()).narrow(0, past_pos, pos);
-  if (attention_mask) {
-    // [batch, 1, query_pos, key_pos]: in the future, or the key is a pad
-    masked = (masked.unsqueeze(0) | (*attention_mask == 0).unsqueeze(1)).unsqueeze(1);
+  // One query after the cached positions (a generation step) is the last position: no key lies
+  // in its future, and only pads are masked.
+  if (pos == 1 && past_pos > 0) {
+    if (attention_mask)  // [batch, 1, 1, key_pos]: the key is a pad
+      scores.masked_fill_((*attention_mask == 0).view({-1, 1, 1, k.size(1)}),
+                          -std::numeric_limits<float>::infinity());
+  } else {
+    // [query_pos, key_pos]: the rows of the square mask that belong to this forward's queries
+    torch::Tensor masked = causal_mask(k.size(1), scores.device()).narrow(0, past_pos, pos);
+    if (attention_mask) {
+      // [batch, 1, query_pos, key_pos]: in the future, or the key is a pad
+      masked = (masked.unsqueeze(0) | (*attention_mask == 0).unsqueeze(1)).unsqueeze(1);
+    }
+    scores.masked_fill_(masked, -std::numeric_limits<float>::infinity());  // scores is our own
   }
-  scores.masked_fill_(masked, -std::numeric_limits<float>::infinity());  // scores is our own
   scores = hook_attn_scores->forward(scores);  // [batch, head_index, query_pos, key_pos]
 
   auto pattern = torch::softmax(scores, -1);  // [batch, head_index, query_pos, key_pos]

@@ -3,13 +3,15 @@
 //   shape they take — the packing kernel for row-major W (row counts around its 6-row tiles,
 //   column counts around its 16-column panels and 128-column blocks, K around its 256-row blocks)
 //   and the dot-product kernel for W's transpose (around its 3x4 tiles and 1024-long K blocks) —
-//   on strided weights, and falls back to addmm where it must (one row, many rows, autograd).
+//   on strided weights, and falls back to addmm where it must (many rows, autograd); one row is
+//   the matrix-vector kernels (cpu/gemv.h), float32 and bfloat16.
 // - derived.h's copies are made once, made again when the weight changes, freed with it.
 // - attention_qkv and causal_attention agree with the per-head einsum and the explicit softmax.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include "backend/attention.h"
+#include "backend/cpu/gemv.h"
 #include "backend/cpu/small_gemm.h"
 #include "backend/derived.h"
 #include "backend/linear.h"
@@ -168,21 +170,58 @@ TEST_F(Linear, TheKernelIsWhatRunsForShortInputs) {
   cpu::set_small_gemm_max_rows(rows);
 }
 
-TEST_F(Linear, OneRowManyRowsAndAutogradGoToAddmm) {
+TEST_F(Linear, ManyRowsAndAutogradGoToAddmm) {
   auto W = torch::randn({32, 48});  // [d_in, d_out]
   auto b = torch::randn({48});      // [d_out]
   {
     torch::NoGradGuard no_grad;
-    for (int64_t M : {int64_t{1}, cpu::small_gemm_max_rows() + 1}) {
-      auto x = torch::randn({M, 32});  // [rows, d_in]
-      EXPECT_TRUE(torch::equal(backend::linear(x, W, b), torch::addmm(b, x, W))) << "M " << M;
-    }
+    auto x = torch::randn({cpu::small_gemm_max_rows() + 1, 32});  // [rows, d_in]
+    EXPECT_TRUE(torch::equal(backend::linear(x, W, b), torch::addmm(b, x, W)));
   }
   auto W_grad = W.clone().requires_grad_(true);  // [d_in, d_out]
-  auto x = torch::randn({4, 32});                 // [4, d_in]
-  backend::linear(x, W_grad, b).sum().backward();
-  ASSERT_TRUE(W_grad.grad().defined());
-  EXPECT_TRUE(torch::allclose(W_grad.grad(), x.sum(0).unsqueeze(1).expand({32, 48})));
+  for (int64_t M : {1, 4}) {  // one row with autograd too: addmm, which records the graph
+    W_grad.mutable_grad() = torch::Tensor();
+    auto x = torch::randn({M, 32});  // [M, d_in]
+    backend::linear(x, W_grad, b).sum().backward();
+    ASSERT_TRUE(W_grad.grad().defined());
+    EXPECT_TRUE(torch::allclose(W_grad.grad(), x.sum(0).unsqueeze(1).expand({32, 48})));
+  }
+}
+
+// One row (a generation step): tlens's matrix-vector kernels, on W row-major and on its transpose,
+// float32 and bfloat16, on sizes around their 8-wide vectors, 4-row / 4-output steps and 1024-column
+// blocks, and strided rows.
+TEST_F(Linear, OneRowIsTheGemvKernelAndMatchesAddmm) {
+  if (!cpu::gemv_available()) GTEST_SKIP() << "gemv kernels unavailable (no AVX2/FMA, or TLENS_GEMV=0)";
+  torch::NoGradGuard no_grad;
+  for (int64_t K : {1, 3, 4, 7, 64, 769})
+    for (int64_t N : {1, 7, 8, 9, 33, 1023, 1025, 2500}) {
+      auto x = torch::randn({1, K});
+      auto W = torch::randn({K, N});
+      auto b = torch::randn({N});
+      EXPECT_LT(relative_error(x, W, b), 1e-5) << "row-major K " << K << " N " << N;
+      auto Wt = torch::randn({N, K});  // stored as the transpose: linear gets Wt.t()
+      EXPECT_LT(relative_error(x, Wt.t(), b), 1e-5) << "transposed K " << K << " N " << N;
+      // bfloat16: float32 sums of the same bfloat16 values, rounded once (addmm may round each
+      // partial sum): within a couple of bfloat16 steps of the float32 result.
+      auto xb = x.to(torch::kBFloat16), Wb = W.to(torch::kBFloat16), bb = b.to(torch::kBFloat16);
+      auto exact = torch::addmm(bb.to(torch::kFloat), xb.to(torch::kFloat), Wb.to(torch::kFloat));
+      auto ours = backend::linear(xb, Wb, bb);
+      ASSERT_EQ(ours.scalar_type(), torch::kBFloat16);
+      const double scale = std::max(1.0, exact.abs().max().item<double>());
+      EXPECT_LT((ours.to(torch::kFloat) - exact).abs().max().item<double>() / scale, 1e-2) << "bf16 K " << K << " N " << N;
+      auto ours_t = backend::linear(xb, Wb.t().contiguous().t(), bb);
+      EXPECT_LT((ours_t.to(torch::kFloat) - exact).abs().max().item<double>() / scale, 1e-2) << "bf16^T K " << K << " N " << N;
+    }
+  // The same bits as the kernel called directly; strided rows of W are read in place.
+  auto x = torch::randn({1, 40});
+  auto big = torch::randn({40, 100});
+  auto W = big.narrow(1, 10, 50);  // [40, 50], row stride 100
+  auto b = torch::randn({50});
+  auto y = torch::full({1, 50}, std::nanf(""));
+  cpu::parallel_gemv(40, 50, x.data_ptr<float>(), W.data_ptr<float>(), 100, b.data_ptr<float>(), y.data_ptr<float>());
+  EXPECT_TRUE(torch::equal(backend::linear(x, W, b), y));
+  EXPECT_TRUE(torch::allclose(y, torch::addmm(b, x, W), 1e-5, 1e-5));
 }
 
 TEST_F(Linear, EmptyInnerDimensionGivesTheBias) {

@@ -29,6 +29,7 @@ struct BenchOptions {
   std::string cache = "none";  // none, all or a regex over hook names
   bool noop_hooks = false;
   std::optional<std::vector<int64_t>> check_tokens;
+  std::optional<int64_t> generate;  // --generate N: decode N tokens after the prompt instead
   bool json = false;
 };
 
@@ -46,6 +47,9 @@ void define_options(CLI::App& command, BenchOptions& options) {
   add_token_ids_option(command, "--check-tokens", options.check_tokens,
                        "also print log_softmax of the last position's logits for these tokens (batch 1): "
                        "the first 8 values, the top-5 ids and the sum of their log-probs");
+  add_number_option(command, "--generate", options.generate,
+                    "time greedy generation of N tokens after the --pos-token prompt (with the key/value "
+                    "cache) instead of the forward; reports decode tokens/s and the memory-bandwidth limit");
   command.add_flag("--json", options.json, "print JSON");
 }
 
@@ -129,6 +133,89 @@ Timing time_forward(HookedTransformer& model, const torch::Tensor& tokens,
   return timing;
 }
 
+// GB/s of reading memory: a float32 sum over 1 GiB of random values, best of 5 (what a decode
+// step, which reads every weight once, is bounded by).
+double measure_read_bandwidth_gbs() {
+  auto x = torch::rand({256 * 1024 * 1024});
+  double best = 1e9;
+  for (int i = 0; i < 5; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    x.sum().item<float>();
+    best = std::min(best, seconds_since(start));
+  }
+  return x.nbytes() / best / 1e9;
+}
+
+// Bytes a decode step reads at least: every parameter once (the embedding and position tables
+// only gather one row each, so they are left out).
+double weight_bytes_per_step(HookedTransformer& model) {
+  double bytes = 0;
+  for (const auto& item : model->named_parameters()) {
+    if (item.key() == "embed.W_E" || item.key() == "pos_embed.W_pos") continue;
+    bytes += item.value().numel() * item.value().element_size();
+  }
+  return bytes;
+}
+
+struct DecodeTiming {
+  double prefill_s = 0, total_s = 0;  // medians: generate(1), generate(n)
+  torch::Tensor tokens;               // the last run's output
+};
+
+// Greedy generate of 1 and of n new tokens (median of `repeat` each, after `warmup`).
+DecodeTiming time_decode(HookedTransformer& model, const torch::Tensor& prompt, int64_t n, int64_t warmup,
+                         int64_t repeat) {
+  auto options = GenerateOptions().do_sample(false).stop_at_eos(false).verbose(false);
+  auto median = [&](int64_t new_tokens, torch::Tensor* out) {
+    auto o = GenerateOptions(options).max_new_tokens(new_tokens);
+    for (int64_t i = 0; i < warmup; ++i) model->generate(prompt, o);
+    std::vector<double> times;
+    for (int64_t i = 0; i < repeat; ++i) {
+      auto start = std::chrono::steady_clock::now();
+      auto result = model->generate(prompt, o);
+      times.push_back(seconds_since(start));
+      if (out) *out = result.tokens;
+    }
+    std::sort(times.begin(), times.end());
+    return times[times.size() / 2];
+  };
+  DecodeTiming timing;
+  timing.prefill_s = median(1, nullptr);
+  timing.total_s = median(n, &timing.tokens);
+  return timing;
+}
+
+int bench_decode(HookedTransformer& model, const BenchOptions& options, const torch::Tensor& prompt) {
+  const int64_t n = *options.generate, batch = prompt.size(0);
+  if (n < 2) throw Error("--generate " + std::to_string(n), "must be >= 2 (one step is the prompt's)", "");
+  const DecodeTiming timing = time_decode(model, prompt, n, options.warmup, options.repeat);
+  const double decode_s = timing.total_s - timing.prefill_s;  // n - 1 single-token steps
+  const double tokens_per_s = batch * (n - 1) / decode_s;
+  const double bandwidth = measure_read_bandwidth_gbs();
+  const double bytes = weight_bytes_per_step(model);
+  const double limit = batch * bandwidth * 1e9 / bytes;
+  auto ids = timing.tokens[0].contiguous();
+  nlohmann::json out = {{"model", model->cfg.model_name}, {"batch", batch}, {"pos", prompt.size(1)},
+                        {"new_tokens", n}, {"dtype", dtype_name(model->dtype())},
+                        {"noop_hooks", options.noop_hooks}, {"threads", torch::get_num_threads()},
+                        {"repeat", options.repeat}, {"prefill_s", timing.prefill_s}, {"total_s", timing.total_s},
+                        {"decode_tokens_per_s", tokens_per_s}, {"read_bandwidth_gbs", bandwidth},
+                        {"weight_bytes_per_step", bytes}, {"bandwidth_limit_tokens_per_s", limit},
+                        {"fraction_of_limit", tokens_per_s / limit}, {"peak_rss_mb", peak_rss_mb()},
+                        {"ids_row0", std::vector<int64_t>(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + ids.numel())}};
+  if (options.json) {
+    std::cout << out.dump() << "\n";
+    return 0;
+  }
+  std::cout << std::fixed << std::setprecision(1) << "tlens bench " << model->cfg.model_name << " generate "
+            << batch << "x" << prompt.size(1) << " +" << n << " " << dtype_name(model->dtype()) << ": "
+            << tokens_per_s << " decode tok/s (" << 1e3 * decode_s / (n - 1) << " ms/step; prefill "
+            << 1e3 * timing.prefill_s << " ms)\nread bandwidth " << bandwidth << " GB/s, "
+            << bytes / 1e6 << " MB of weights per step -> limit " << limit << " tok/s; tlens at "
+            << std::setprecision(0) << 100 * tokens_per_s / limit << "%\n";
+  return 0;
+}
+
 // Log-probs of the last position for `ids` (TL/tlens center the unembed, so compare log-probs, not
 // logits), computed in float64 from the float32 logits.
 nlohmann::json check_logprobs(HookedTransformer& model, const std::vector<int64_t>& ids) {
@@ -163,6 +250,7 @@ int bench(const BenchOptions& options) {
   }
   // Memory: the peak of loading, then (high-water mark reset) the RSS of the loaded model and
   // the peak of the timed runs; peak_rss_mb is the whole process's.
+  if (options.generate) return bench_decode(model, options, tokens);
   const double rss_after_load = peak_rss_mb();
   const bool peak_reset = reset_peak_rss();
   const double rss_loaded = proc_status_mb("VmRSS");
