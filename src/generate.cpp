@@ -10,6 +10,7 @@
 #include "tlens/hooked_transformer.h"
 #include "tlens/past_key_value_caching.h"
 #include "tlens/utils.h"
+#include "backend/cpu/spin_pool.h"
 #include "util/progress.h"
 
 namespace tlens {
@@ -126,7 +127,10 @@ GenerateOutput HookedTransformerImpl::generate(const torch::Tensor& input,
 
   torch::Tensor sequence = tokens;  // [batch, pos + generated so far]
   torch::Tensor step_input = tokens;  // with the cache: what this step runs
+  // The single-token steps after the prompt: kernels on busy-waiting helpers (backend/cpu/spin_pool.h).
+  std::optional<backend::cpu::DecodeScope> decode_scope;
   for (int64_t step = 0; step < options.max_new_tokens(); ++step) {
+    if (step == 1 && past_kv_cache && device().is_cpu()) decode_scope.emplace();
     ForwardOptions forward_options;
     torch::Tensor logits;
     if (past_kv_cache) {

@@ -10,9 +10,14 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <atomic>
+#include <cstdlib>
+#include <thread>
+
 #include "backend/attention.h"
 #include "backend/cpu/gemv.h"
 #include "backend/cpu/small_gemm.h"
+#include "backend/cpu/spin_pool.h"
 #include "backend/derived.h"
 #include "backend/linear.h"
 #include "tlens/runtime.h"
@@ -290,3 +295,34 @@ TEST(Attention, CausalAttentionMatchesTheExplicitSoftmax) {
 }
 
 }  // namespace
+
+// The decode pool: inside a DecodeScope every range of [0, n) runs exactly once (on the caller and
+// the busy-waiting helper), job after job, in scopes opened again and again (helpers that start
+// late must not miss the first job); libtorch runs on one thread inside and gets its count back
+// after; a nested scope or another thread's work does not take the pool.
+TEST(SpinPool, EveryRangeRunsOnceInAndOutOfScopes) {
+  setenv("TLENS_SPIN_POOL", "1", 1);  // read once, by the first scope
+  tlens::configure_runtime(2);
+  const int threads = at::get_num_threads();
+  auto check = [](int64_t n) {
+    std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+    cpu::parallel_ranges(n, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) hits[static_cast<size_t>(i)].fetch_add(1);
+    });
+    for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[static_cast<size_t>(i)].load(), 1) << "n " << n << " i " << i;
+  };
+  for (int scope = 0; scope < 20; ++scope) {
+    cpu::DecodeScope decode;
+    if (threads > 1) EXPECT_EQ(at::get_num_threads(), 1);
+    for (int64_t n : {1, 2, 3, 17, 1000}) check(n);
+    {
+      cpu::DecodeScope nested;  // the pool is taken: a no-op
+      check(5);
+    }
+    std::thread other([&] { check(33); });  // not the pool's thread: at::parallel_for
+    other.join();
+    for (int job = 0; job < 200; ++job) check(64);
+  }
+  EXPECT_EQ(at::get_num_threads(), threads);
+  check(9);  // no scope: at::parallel_for
+}

@@ -1,4 +1,5 @@
 #include "backend/cpu/gemv.h"
+#include "backend/cpu/spin_pool.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -169,15 +170,12 @@ bool enabled_by_environment() {
   return !(value && std::string(value) == "0");
 }
 
-// Calls f(n_begin, n_end) on libtorch's threads: one contiguous range of columns each, in
-// multiples of 8.
+// Calls f(n_begin, n_end) on libtorch's threads (or a DecodeScope's): one contiguous range of
+// columns each, in multiples of 8.
 template <class F>
 void for_column_ranges(int64_t N, F f) {
-  const int64_t threads = std::max<int64_t>(1, at::get_num_threads());
   const int64_t chunks = (N + 7) / 8;
-  at::parallel_for(0, chunks, (chunks + threads - 1) / threads, [&](int64_t begin, int64_t end) {
-    f(begin * 8, std::min(N, end * 8));
-  });
+  parallel_ranges(chunks, [&](int64_t begin, int64_t end) { f(begin * 8, std::min(N, end * 8)); });
 }
 
 }  // namespace

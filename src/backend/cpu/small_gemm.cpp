@@ -1,4 +1,5 @@
 #include "backend/cpu/small_gemm.h"
+#include "backend/cpu/spin_pool.h"
 
 #include <algorithm>
 #include <atomic>
@@ -341,15 +342,12 @@ void small_gemm_nt(int64_t M, int64_t K, int64_t n_begin, int64_t n_end, const f
 
 namespace {
 
-// Calls f(n_begin, n_end) on libtorch's threads, one contiguous range of output columns each, in
+// Calls f(n_begin, n_end) on libtorch's threads (or a DecodeScope's), one contiguous range of output columns each, in
 // multiples of `step` (the kernel's tile width).
 template <class F>
 void for_column_ranges(int64_t N, int64_t step, F f) {
-  const int64_t threads = std::max<int64_t>(1, at::get_num_threads());
   const int64_t tiles = (N + step - 1) / step;
-  at::parallel_for(0, tiles, (tiles + threads - 1) / threads, [&](int64_t begin, int64_t end) {
-    f(begin * step, std::min(N, end * step));
-  });
+  parallel_ranges(tiles, [&](int64_t begin, int64_t end) { f(begin * step, std::min(N, end * step)); });
 }
 
 }  // namespace
