@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <ATen/Parallel.h>
@@ -189,52 +190,52 @@ bool gemv_available() {
 #endif
 }
 
-void parallel_gemv(int64_t K, int64_t N, const float* x, const float* W, int64_t ldw,
-                   const float* bias, float* y) {
+namespace {
+
+// y = bias + x W on the threads: W row-major (`transposed` false) or given as its transpose, the
+// kernel for each range of columns; a bfloat16 x is widened to float32 once first.
+template <typename T>
+void run(bool transposed, int64_t K, int64_t N, const T* x, const T* W, int64_t ldw, const T* bias,
+         T* y) {
 #ifdef TLENS_GEMV_X86
+  std::vector<float> widened;
+  const float* x32 = nullptr;
+  if constexpr (std::is_same_v<T, float>) {
+    x32 = x;
+  } else {
+    widened.resize(static_cast<size_t>(K));
+    for (int64_t k = 0; k < K; ++k) widened[k] = bf16_to_float(x[k]);
+    x32 = widened.data();
+  }
   for_column_ranges(N, [&](int64_t n_begin, int64_t n_end) {
-    gemv_columns<float, float, float>(K, n_begin, n_end, x, W, ldw, bias, y);
+    if (transposed) gemv_t_rows<T, T, T>(K, n_begin, n_end, x32, W, ldw, bias, y);
+    else gemv_columns<T, T, T>(K, n_begin, n_end, x32, W, ldw, bias, y);
   });
 #else
-  (void)K, (void)N, (void)x, (void)W, (void)ldw, (void)bias, (void)y;
+  (void)transposed, (void)K, (void)N, (void)x, (void)W, (void)ldw, (void)bias, (void)y;
 #endif
+}
+
+}  // namespace
+
+void parallel_gemv(int64_t K, int64_t N, const float* x, const float* W, int64_t ldw,
+                   const float* bias, float* y) {
+  run(false, K, N, x, W, ldw, bias, y);
 }
 
 void parallel_gemv_t(int64_t K, int64_t N, const float* x, const float* Wt, int64_t ldw,
                      const float* bias, float* y) {
-#ifdef TLENS_GEMV_X86
-  for_column_ranges(N, [&](int64_t n_begin, int64_t n_end) {
-    gemv_t_rows<float, float, float>(K, n_begin, n_end, x, Wt, ldw, bias, y);
-  });
-#else
-  (void)K, (void)N, (void)x, (void)Wt, (void)ldw, (void)bias, (void)y;
-#endif
-}
-
-void parallel_gemv_t_bf16(int64_t K, int64_t N, const uint16_t* x, const uint16_t* Wt, int64_t ldw,
-                          const uint16_t* bias, uint16_t* y) {
-#ifdef TLENS_GEMV_X86
-  std::vector<float> x32(static_cast<size_t>(K));
-  for (int64_t k = 0; k < K; ++k) x32[k] = bf16_to_float(x[k]);
-  for_column_ranges(N, [&](int64_t n_begin, int64_t n_end) {
-    gemv_t_rows<uint16_t, uint16_t, uint16_t>(K, n_begin, n_end, x32.data(), Wt, ldw, bias, y);
-  });
-#else
-  (void)K, (void)N, (void)x, (void)Wt, (void)ldw, (void)bias, (void)y;
-#endif
+  run(true, K, N, x, Wt, ldw, bias, y);
 }
 
 void parallel_gemv_bf16(int64_t K, int64_t N, const uint16_t* x, const uint16_t* W, int64_t ldw,
                         const uint16_t* bias, uint16_t* y) {
-#ifdef TLENS_GEMV_X86
-  std::vector<float> x32(static_cast<size_t>(K));
-  for (int64_t k = 0; k < K; ++k) x32[k] = bf16_to_float(x[k]);
-  for_column_ranges(N, [&](int64_t n_begin, int64_t n_end) {
-    gemv_columns<uint16_t, uint16_t, uint16_t>(K, n_begin, n_end, x32.data(), W, ldw, bias, y);
-  });
-#else
-  (void)K, (void)N, (void)x, (void)W, (void)ldw, (void)bias, (void)y;
-#endif
+  run(false, K, N, x, W, ldw, bias, y);
+}
+
+void parallel_gemv_t_bf16(int64_t K, int64_t N, const uint16_t* x, const uint16_t* Wt, int64_t ldw,
+                          const uint16_t* bias, uint16_t* y) {
+  run(true, K, N, x, Wt, ldw, bias, y);
 }
 
 }  // namespace tlens::backend::cpu
