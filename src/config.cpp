@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <initializer_list>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <type_traits>
@@ -34,6 +35,8 @@ enum class Shown {
   none_if_negative,  // -1 -> None
   as_torch_device,   // "cuda:1" -> device(type='cuda', index=1)
   as_torch_dtype,    // "float32" -> torch.float32
+  when_set,          // printed only when it differs from the default (fields of other families)
+  when_set_or_none,  // when_set, and -1 / "" -> None
   hidden,            // left out, as the notebook's print of TransformerLens's config has it
 };
 // Whether from_json reads the field, or finalize() derives it (to_json still writes it).
@@ -67,6 +70,30 @@ void for_each_field(Config& cfg, Visit&& visit) {
   field("gated_mlp", cfg.gated_mlp);
   field("final_rms", cfg.final_rms);
   field("post_embedding_ln", cfg.post_embedding_ln);
+  field("n_key_value_heads", cfg.n_key_value_heads, Shown::when_set_or_none);
+  field("ungroup_grouped_query_attention", cfg.ungroup_grouped_query_attention, Shown::when_set);
+  field("rotary_dim", cfg.rotary_dim, Shown::none_if_negative);
+  field("rotary_base", cfg.rotary_base, Shown::when_set);
+  field("rotary_adjacent_pairs", cfg.rotary_adjacent_pairs, Shown::when_set);
+  field("rotary_base_local", cfg.rotary_base_local, Shown::when_set_or_none);
+  field("use_NTK_by_parts_rope", cfg.use_NTK_by_parts_rope, Shown::when_set);
+  field("NTK_by_parts_factor", cfg.NTK_by_parts_factor, Shown::when_set);
+  field("NTK_by_parts_low_freq_factor", cfg.NTK_by_parts_low_freq_factor, Shown::when_set);
+  field("NTK_by_parts_high_freq_factor", cfg.NTK_by_parts_high_freq_factor, Shown::when_set);
+  field("NTK_original_ctx_len", cfg.NTK_original_ctx_len, Shown::when_set);
+  field("rotary_linear_scaling_factor", cfg.rotary_linear_scaling_factor, Shown::when_set);
+  field("use_local_attn", cfg.use_local_attn);
+  field("window_size", cfg.window_size, Shown::none_if_negative);
+  field("attn_types", cfg.attn_types, Shown::none_if_empty);
+  field("attn_scores_soft_cap", cfg.attn_scores_soft_cap, Shown::when_set);
+  field("output_logits_soft_cap", cfg.output_logits_soft_cap, Shown::when_set);
+  field("use_qk_norm", cfg.use_qk_norm, Shown::when_set);
+  field("use_normalization_before_and_after", cfg.use_normalization_before_and_after, Shown::when_set);
+  field("use_pre_norm", cfg.use_pre_norm, Shown::when_set);
+  field("qk_norm_per_head", cfg.qk_norm_per_head, Shown::when_set);
+  field("clip_qkv", cfg.clip_qkv, Shown::when_set_or_none);
+  field("num_experts", cfg.num_experts, Shown::when_set_or_none);
+  field("experts_per_token", cfg.experts_per_token, Shown::when_set_or_none);
   field("original_architecture", cfg.original_architecture, Shown::none_if_empty);
   field("tokenizer_name", cfg.tokenizer_name, Shown::none_if_empty);
   field("default_prepend_bos", cfg.default_prepend_bos);
@@ -89,14 +116,10 @@ void for_each_field(Config& cfg, Visit&& visit) {
 
 // Fields of TransformerLens's config that tlens does not have, printed as TransformerLens's
 // defaults so that the print matches.
-constexpr std::array<std::pair<const char*, const char*>, 7> kFieldsTlensLacks = {{
-    {"attn_types", "None"},
+constexpr std::array<std::pair<const char*, const char*>, 3> kFieldsTlensLacks = {{
     {"checkpoint_index", "None"},
     {"checkpoint_label_type", "None"},
     {"checkpoint_value", "None"},
-    {"rotary_dim", "None"},
-    {"use_local_attn", "False"},
-    {"window_size", "None"},
 }};
 
 std::string py_float(double x) {
@@ -121,12 +144,19 @@ std::string python_repr(const T& value, Shown shown) {
   if constexpr (std::is_same_v<T, bool>) {
     return value ? "True" : "False";
   } else if constexpr (std::is_same_v<T, double>) {
-    return py_float(value);
+    return shown == Shown::when_set_or_none && value < 0 ? "None" : py_float(value);
   } else if constexpr (std::is_same_v<T, int64_t>) {
-    return shown == Shown::none_if_negative && value < 0 ? "None" : std::to_string(value);
+    const bool none = shown == Shown::none_if_negative || shown == Shown::when_set_or_none;
+    return none && value < 0 ? "None" : std::to_string(value);
+  } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+    if (value.empty()) return "None";
+    std::string out = "[";
+    for (size_t i = 0; i < value.size(); ++i) out += (i ? ", '" : "'") + value[i] + "'";
+    return out + "]";
   } else {
     static_assert(std::is_same_v<T, std::string>);
-    if (shown == Shown::none_if_empty && value.empty()) return "None";
+    if ((shown == Shown::none_if_empty || shown == Shown::when_set_or_none) && value.empty())
+      return "None";
     if (shown == Shown::as_torch_dtype) return "torch." + value;
     if (shown == Shown::as_torch_device) {
       const size_t colon = value.find(':');
@@ -177,21 +207,62 @@ void HookedTransformerConfig::finalize() {
   for (const auto& a : kActFns) known_act |= (a == act_fn);
   require(attn_only || known_act, "act_fn", "unknown activation '" + act_fn + "'",
           "use one of relu, gelu, gelu_new, gelu_fast, gelu_pytorch_tanh, silu");
-  require(normalization_type == "LN" || normalization_type == "LNPre" || normalization_type.empty(),
-          "normalization_type", "unsupported '" + normalization_type + "'",
-          "tlens supports LN, LNPre and none");
-  require(positional_embedding_type == "standard", "positional_embedding_type",
-          "unsupported '" + positional_embedding_type + "'", "tlens supports 'standard' (GPT-2)");
+  const bool known_norm = normalization_type == "LN" || normalization_type == "LNPre" ||
+                          normalization_type == "RMS" || normalization_type == "RMSPre" ||
+                          normalization_type.empty();
+  require(known_norm, "normalization_type", "unsupported '" + normalization_type + "'",
+          "use LN, LNPre, RMS, RMSPre or none");
+  const auto& pos_type = positional_embedding_type;
+  require(pos_type == "standard" || pos_type == "rotary" || pos_type == "alibi",
+          "positional_embedding_type", "unsupported '" + pos_type + "'",
+          "use standard (learned), rotary or alibi");
   require(attention_dir == "causal", "attention_dir", "unsupported '" + attention_dir + "'",
           "tlens supports causal attention");
-  // Fields TransformerLens has for other architectures; tlens computes GPT-2's forward only.
-  require(!parallel_attn_mlp, "parallel_attn_mlp", "is not supported", "tlens runs GPT-2 blocks");
-  require(!gated_mlp, "gated_mlp", "is not supported", "tlens runs GPT-2 MLPs");
-  require(!final_rms, "final_rms", "is not supported", "tlens uses LayerNorm");
-  require(!post_embedding_ln, "post_embedding_ln", "is not supported", "tlens runs GPT-2 blocks");
+  require(n_key_value_heads == -1 || (n_key_value_heads > 0 && n_heads % n_key_value_heads == 0),
+          "n_key_value_heads",
+          "must divide n_heads " + std::to_string(n_heads) + ", got " + std::to_string(n_key_value_heads),
+          "each key/value head serves n_heads / n_key_value_heads query heads; -1 for none");
+  if (pos_type == "rotary") {
+    if (rotary_dim < 0) rotary_dim = d_head;
+    require(rotary_dim > 0 && rotary_dim <= d_head && rotary_dim % 2 == 0, "rotary_dim",
+            "must be even and in (0, d_head " + std::to_string(d_head) + "], got " +
+                std::to_string(rotary_dim),
+            "rotary turns pairs of q/k dims");
+    require(rotary_base > 0, "rotary_base", "must be > 0, got " + py_float(rotary_base), "");
+    require(rotary_linear_scaling_factor > 0, "rotary_linear_scaling_factor",
+            "must be > 0, got " + py_float(rotary_linear_scaling_factor), "1 is no scaling");
+  }
+  if (use_local_attn) {
+    require(window_size > 0, "window_size",
+            "must be > 0 with use_local_attn, got " + std::to_string(window_size),
+            "the number of keys a local layer's query sees, itself included");
+    if (attn_types.empty()) attn_types.assign(static_cast<size_t>(n_layers), "local");
+  }
+  require(attn_types.empty() || static_cast<int64_t>(attn_types.size()) == n_layers, "attn_types",
+          "has " + std::to_string(attn_types.size()) + " entries for " + std::to_string(n_layers) +
+              " layers",
+          "give one \"local\" or \"global\" per layer");
+  for (const auto& type : attn_types)
+    require(type == "local" || type == "global", "attn_types",
+            "entries are \"local\" or \"global\", found \"" + type + "\"", "");
+  require(use_pre_norm || use_normalization_before_and_after, "use_pre_norm",
+          "false needs use_normalization_before_and_after (the norms after attention and the MLP)", "");
+  if (num_experts > 0) {
+    require(experts_per_token > 0 && experts_per_token <= num_experts, "experts_per_token",
+            "must be in [1, num_experts " + std::to_string(num_experts) + "], got " +
+                std::to_string(experts_per_token),
+            "Mixtral uses 2");
+  } else {
+    require(num_experts == -1, "num_experts", "must be > 0, or -1 for a dense MLP", "");
+  }
   auto attention_params = checked_product({n_layers, 4, d_model, d_head, n_heads});
-  auto mlp_params = attn_only ? std::optional<int64_t>(0)
-                              : checked_product({n_layers, d_model, d_mlp, gated_mlp ? 3 : 2});
+  std::optional<int64_t> mlp_params = 0;
+  if (!attn_only) {
+    // TransformerLens counts each expert's matrices and its router row.
+    mlp_params = checked_product({d_model, d_mlp, gated_mlp ? 3 : 2});
+    if (mlp_params && num_experts > 0) mlp_params = checked_product({*mlp_params + d_model, num_experts});
+    if (mlp_params) mlp_params = checked_product({n_layers, *mlp_params});
+  }
   bool fits = attention_params && mlp_params &&
               !__builtin_add_overflow(*attention_params, *mlp_params, &n_params);
   require(fits, "n_params",
@@ -200,6 +271,11 @@ void HookedTransformerConfig::finalize() {
               std::to_string(d_head) + ", d_mlp " + std::to_string(d_mlp) +
               " are far beyond any model",
           "check those fields");
+}
+
+bool HookedTransformerConfig::is_local_layer(int64_t layer) const {
+  return use_local_attn && layer < static_cast<int64_t>(attn_types.size()) &&
+         attn_types[static_cast<size_t>(layer)] == "local";
 }
 
 double HookedTransformerConfig::effective_attn_scale(int64_t layer) const {
@@ -242,8 +318,17 @@ std::string HookedTransformerConfig::to_string() const {
   // pprint of the dataclass dict: keys sorted, one per line.
   std::vector<std::pair<std::string, std::string>> fields(kFieldsTlensLacks.begin(),
                                                           kFieldsTlensLacks.end());
+  // The defaults' reprs, to leave out the other families' fields at their defaults.
+  std::map<std::string, std::string> defaults;
+  HookedTransformerConfig default_cfg;
+  for_each_field(default_cfg, [&](const char* name, const auto& value, Shown shown, Read) {
+    defaults[name] = python_repr(value, shown);
+  });
   for_each_field(*this, [&](const char* name, const auto& value, Shown shown, Read) {
-    if (shown != Shown::hidden) fields.emplace_back(name, python_repr(value, shown));
+    if (shown == Shown::hidden) return;
+    std::string repr = python_repr(value, shown);
+    if ((shown == Shown::when_set || shown == Shown::when_set_or_none) && repr == defaults[name]) return;
+    fields.emplace_back(name, std::move(repr));
   });
   std::sort(fields.begin(), fields.end());
   std::ostringstream out;

@@ -38,12 +38,18 @@ HookedTransformerImpl::HookedTransformerImpl(HookedTransformerConfig cfg_in,
   cfg.finalize();
   embed = register_module("embed", Embed(cfg));
   hook_embed = register_module("hook_embed", std::make_shared<HookPoint>());
-  pos_embed = register_module("pos_embed", PosEmbed(cfg));
-  hook_pos_embed = register_module("hook_pos_embed", std::make_shared<HookPoint>());
+  // Rotary models have no learned positions; ALiBi ones have the module (as TransformerLens),
+  // never called.
+  if (cfg.positional_embedding_type != "rotary") {
+    pos_embed = register_module("pos_embed", PosEmbed(cfg));
+    hook_pos_embed = register_module("hook_pos_embed", std::make_shared<HookPoint>());
+  }
   blocks = register_module("blocks", torch::nn::ModuleList());
   for (int64_t l = 0; l < cfg.n_layers; ++l) blocks->push_back(TransformerBlock(cfg, l));
-  if (!cfg.normalization_type.empty())
-    ln_final = register_module("ln_final", LayerNorm(cfg, cfg.normalization_type == "LNPre"));
+  if (cfg.final_rms && cfg.normalization_type == "LN")  // an RMSNorm at the end of a LayerNorm model
+    ln_final = register_module("ln_final", std::make_shared<RMSNormImpl>(cfg, cfg.d_model, false));
+  else if (auto norm = make_norm(cfg))
+    ln_final = register_module("ln_final", norm);
   unembed = register_module("unembed", Unembed(cfg));
   setup();
 }
@@ -180,12 +186,16 @@ ForwardOutput HookedTransformerImpl::forward(const torch::Tensor& input_in,
       attention_mask = past_kv_cache->append_attention_mask(*attention_mask);  // [batch, past_pos + pos]
     }
     auto embed_out = hook_embed->forward(embed->forward(tokens));  // [batch, pos, d_model]
-    auto pos_embed_out = pos_embed->forward(tokens, attention_mask, past_pos);  // [batch, pos, d_model]
-    // Without a mask that is a broadcast view of W_pos; hooks get their own copy to edit (a
-    // clone: with batch 1 the view is already contiguous, and an in-place edit would reach W_pos).
-    if (hook_pos_embed->has_hooks())
-      pos_embed_out = hook_pos_embed->forward(pos_embed_out.clone(at::MemoryFormat::Contiguous));
-    residual = embed_out + pos_embed_out;  // [batch, pos, d_model]
+    if (cfg.positional_embedding_type == "standard") {
+      auto pos_embed_out = pos_embed->forward(tokens, attention_mask, past_pos);  // [batch, pos, d_model]
+      // Without a mask that is a broadcast view of W_pos; hooks get their own copy to edit (a
+      // clone: with batch 1 the view is already contiguous, and an in-place edit would reach W_pos).
+      if (hook_pos_embed->has_hooks())
+        pos_embed_out = hook_pos_embed->forward(pos_embed_out.clone(at::MemoryFormat::Contiguous));
+      residual = embed_out + pos_embed_out;  // [batch, pos, d_model]
+    } else {
+      residual = embed_out;  // rotary / ALiBi: positions enter in attention
+    }
   } else {
     if (input.dim() != 3 || input.size(2) != cfg.d_model)
       throw Error("input", "with start_at_layer the input is the residual [batch, pos, d_model=" +
@@ -207,6 +217,10 @@ ForwardOutput HookedTransformerImpl::forward(const torch::Tensor& input_in,
   if (ln_final) residual = ln_final->forward(residual);  // [batch, pos, d_model]
   if (options.return_type() == ReturnType::none) return out;
   auto logits = unembed->forward(residual);  // [batch, pos, d_vocab]
+  if (cfg.output_logits_soft_cap > 0) {      // Gemma 2: c tanh(logits / c), after every hook
+    const double cap = cfg.output_logits_soft_cap;
+    logits = cap * torch::tanh(logits / cap);  // [batch, pos, d_vocab]
+  }
   if (options.return_type() != ReturnType::loss) out.logits = logits;
   if (options.return_type() == ReturnType::loss || options.return_type() == ReturnType::both) {
     if (!tokens.defined())
@@ -391,16 +405,32 @@ torch::Tensor HookedTransformerImpl::stack_block_param(const std::string& name) 
 }
 
 torch::Tensor HookedTransformerImpl::W_E() const { return embed->W_E; }
-torch::Tensor HookedTransformerImpl::W_pos() const { return pos_embed->W_pos; }
+torch::Tensor HookedTransformerImpl::W_pos() const {
+  if (!pos_embed)
+    throw Error("W_pos", "a rotary model has no learned positional embedding", "");
+  return pos_embed->W_pos;
+}
 torch::Tensor HookedTransformerImpl::W_U() const { return unembed->W_U; }
 torch::Tensor HookedTransformerImpl::b_U() const { return unembed->b_U; }
 torch::Tensor HookedTransformerImpl::W_Q() const { return stack_block_param("attn.W_Q"); }
-torch::Tensor HookedTransformerImpl::W_K() const { return stack_block_param("attn.W_K"); }
-torch::Tensor HookedTransformerImpl::W_V() const { return stack_block_param("attn.W_V"); }
+// Under grouped-query attention each key/value head repeated for its query heads, as
+// TransformerLens's W_K / W_V / b_K / b_V properties give them: [n_layers, n_heads, ...].
+torch::Tensor HookedTransformerImpl::W_K() const { return ungrouped(stack_block_param(kv_name("W_K"))); }
+torch::Tensor HookedTransformerImpl::W_V() const { return ungrouped(stack_block_param(kv_name("W_V"))); }
 torch::Tensor HookedTransformerImpl::W_O() const { return stack_block_param("attn.W_O"); }
 torch::Tensor HookedTransformerImpl::b_Q() const { return stack_block_param("attn.b_Q"); }
-torch::Tensor HookedTransformerImpl::b_K() const { return stack_block_param("attn.b_K"); }
-torch::Tensor HookedTransformerImpl::b_V() const { return stack_block_param("attn.b_V"); }
+torch::Tensor HookedTransformerImpl::b_K() const { return ungrouped(stack_block_param(kv_name("b_K"))); }
+torch::Tensor HookedTransformerImpl::b_V() const { return ungrouped(stack_block_param(kv_name("b_V"))); }
+
+std::string HookedTransformerImpl::kv_name(const std::string& name) const {
+  return std::string(cfg.n_key_value_heads > 0 ? "attn._" : "attn.") + name;
+}
+
+torch::Tensor HookedTransformerImpl::ungrouped(const torch::Tensor& stacked) const {
+  // [n_layers, kv_head, ...] -> [n_layers, head_index, ...]
+  const int64_t groups = cfg.n_heads / cfg.kv_heads();
+  return groups == 1 ? stacked : stacked.repeat_interleave(groups, 1);
+}
 torch::Tensor HookedTransformerImpl::b_O() const { return stack_block_param("attn.b_O"); }
 torch::Tensor HookedTransformerImpl::W_in() const { return stack_block_param("mlp.W_in"); }
 torch::Tensor HookedTransformerImpl::b_in() const { return stack_block_param("mlp.b_in"); }
@@ -544,6 +574,7 @@ HookedTransformer HookedTransformer::from_pretrained(const std::string& name_or_
         it = it->first.rfind(prefix, 0) == 0 ? state_dict.erase(it) : std::next(it);
     }
     cfg.n_layers = n;
+    if (!cfg.attn_types.empty()) cfg.attn_types.resize(static_cast<size_t>(n));
   }
   if (options.default_prepend_bos()) cfg.default_prepend_bos = *options.default_prepend_bos();
   loading::process_weights(state_dict, cfg,

@@ -6,15 +6,22 @@
 #include <cstdint>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 namespace tlens::json_field {
 
-// int64_t: a JSON integer that fits; double: any number; bool: true/false; std::string: a string.
+// int64_t: a JSON integer that fits; double: any number; bool: true/false; std::string: a string;
+// std::vector<std::string>: an array of strings.
 template <typename T>
 bool holds(const nlohmann::json& value) {
-  if constexpr (std::is_same_v<T, bool>) {
+  if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+    if (!value.is_array()) return false;
+    for (const auto& item : value)
+      if (!item.is_string()) return false;
+    return true;
+  } else if constexpr (std::is_same_v<T, bool>) {
     return value.is_boolean();
   } else if constexpr (std::is_same_v<T, std::string>) {
     return value.is_string();
@@ -30,6 +37,7 @@ bool holds(const nlohmann::json& value) {
 // What holds<T> wants, for the error message: "an integer", "a number", ...
 template <typename T>
 const char* expected() {
+  if constexpr (std::is_same_v<T, std::vector<std::string>>) return "a list of strings";
   if constexpr (std::is_same_v<T, bool>) return "true or false";
   if constexpr (std::is_same_v<T, std::string>) return "a string";
   if constexpr (std::is_floating_point_v<T>) return "a number";

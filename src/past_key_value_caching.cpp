@@ -63,8 +63,9 @@ HookedTransformerKeyValueCache HookedTransformerKeyValueCache::init_cache(
   const auto options = torch::dtype(dtype_from_string(cfg.dtype)).device(device);
   for (int64_t l = 0; l < cfg.n_layers; ++l) {
     HookedTransformerKeyValueCacheEntry entry;
-    entry.past_keys = torch::empty({batch_size, 0, cfg.n_heads, cfg.d_head}, options);
-    entry.past_values = torch::empty({batch_size, 0, cfg.n_heads, cfg.d_head}, options);
+    // key/value heads: n_key_value_heads under grouped-query attention
+    entry.past_keys = torch::empty({batch_size, 0, cfg.kv_heads(), cfg.d_head}, options);
+    entry.past_values = torch::empty({batch_size, 0, cfg.kv_heads(), cfg.d_head}, options);
     cache.entries.push_back(std::move(entry));
   }
   cache.previous_attention_mask = torch::empty({batch_size, 0}, torch::dtype(torch::kLong).device(device));

@@ -285,9 +285,10 @@ class HookedTransformerImpl : public HookedRootModule {
   HookedTransformerConfig cfg;
   Embed embed{nullptr};
   std::shared_ptr<HookPoint> hook_embed, hook_pos_embed;
-  PosEmbed pos_embed{nullptr};
+  PosEmbed pos_embed{nullptr};  // learned positions ("standard"; present but unused with alibi)
   torch::nn::ModuleList blocks{nullptr};
-  LayerNorm ln_final{nullptr};
+  Norm ln_final;  // LayerNorm or RMSNorm, or none
+
   Unembed unembed{nullptr};
 
  protected:
@@ -295,6 +296,8 @@ class HookedTransformerImpl : public HookedRootModule {
 
  private:
   void check_tokens(const torch::Tensor& tokens) const;
+  std::string kv_name(const std::string& name) const;            // "attn.W_K" or "attn._W_K"
+  torch::Tensor ungrouped(const torch::Tensor& stacked) const;  // kv heads repeated per query head
   void check_past_kv_cache(const HookedTransformerKeyValueCache& cache, const torch::Tensor& tokens) const;
   std::optional<torch::Tensor> resolve_attention_mask(const torch::Tensor& tokens,
                                                       const ForwardOptions& options) const;

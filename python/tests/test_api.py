@@ -31,12 +31,28 @@ def test_a_model_from_a_config_is_initialised_as_transformer_lens_does():
     assert a.tokenizer is None
 
 
+def test_a_llama_shaped_config_builds_a_model_with_its_hooks():
+    cfg = HookedTransformerConfig(**{**SMALL, "normalization_type": "RMS", "positional_embedding_type": "rotary",
+                                     "gated_mlp": True, "act_fn": "silu", "n_key_value_heads": 2,
+                                     "final_rms": True})
+    model = tlens.HookedTransformer(cfg)
+    assert model.cfg.rotary_dim == cfg.d_head
+    logits, cache = model.run_with_cache(torch.tensor([[1, 2, 3, 4]]))
+    assert torch.isfinite(logits).all()
+    assert cache["blocks.0.attn.hook_rot_q"].shape == (1, 4, cfg.n_heads, cfg.d_head)
+    assert cache["blocks.0.attn.hook_k"].shape == (1, 4, 2, cfg.d_head)
+    assert "blocks.0.mlp.hook_pre_linear" in cache
+    assert "hook_pos_embed" not in model.hook_dict
+
+
 def test_config_errors_name_the_field():
     with pytest.raises(ValueError, match="unknown field 'n_layer'"):
         HookedTransformerConfig(n_layer=2, **{k: v for k, v in SMALL.items() if k != "n_layers"})
-    with pytest.raises(ValueError, match="rotary_dim=16 is not supported"):
-        HookedTransformerConfig(rotary_dim=16, **SMALL)
-    HookedTransformerConfig(rotary_dim=None, **SMALL)  # TransformerLens's default is fine
+    with pytest.raises(ValueError, match="relative_attention_num_buckets=32 is not supported"):
+        HookedTransformerConfig(relative_attention_num_buckets=32, **SMALL)
+    HookedTransformerConfig(relative_attention_num_buckets=None, **SMALL)  # TL's default is fine
+    with pytest.raises(ValueError, match="n_key_value_heads"):
+        HookedTransformerConfig(**{**SMALL, "n_key_value_heads": 3})
     with pytest.raises(ValueError, match="act_fn"):
         HookedTransformerConfig(**{**SMALL, "act_fn": "swish9"})
 

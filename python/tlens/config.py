@@ -18,32 +18,22 @@ from . import _C
 
 # TransformerLens 2.18 fields tlens does not implement (yet): accepted at their defaults only.
 _TL_ONLY_DEFAULTS = {
-    "n_key_value_heads": None,
-    "rotary_dim": None,
-    "rotary_base": 10000,
-    "rotary_adjacent_pairs": False,
-    "attn_types": None,
-    "window_size": None,
     "checkpoint_index": None,
     "checkpoint_label_type": None,
     "checkpoint_value": None,
     "tokenizer_name": None,
-    "use_local_attn": False,
-    "use_normalization_before_and_after": False,
-    "use_qk_norm": False,
-    "num_experts": None,
-    "experts_per_token": None,
     "relative_attention_max_distance": None,
     "relative_attention_num_buckets": None,
     "decoder_start_token_id": None,
     "tie_word_embeddings": False,
     "trust_remote_code": False,
-    "ungroup_grouped_query_attention": False,
-    "output_logits_soft_cap": -1.0,
-    "attn_scores_soft_cap": -1.0,
     "use_hook_tokens": False,
     "default_padding_side": "right",
 }
+
+# Fields whose None is -1 in the C++ config.
+_NONE_IF_NEGATIVE = ("n_key_value_heads", "rotary_dim", "window_size", "num_experts",
+                     "experts_per_token", "rotary_base_local", "clip_qkv")
 
 # Fields a built model takes from its cfg after construction (the set_use_* flags and BOS).
 _LIVE_FIELDS = ("use_attn_result", "use_split_qkv_input", "use_hook_mlp_in", "use_attn_in",
@@ -64,6 +54,11 @@ def _to_python(fields):
     for name in ("normalization_type", "original_architecture", "tokenizer_name"):
         if fields.get(name) == "":
             fields[name] = None
+    for name in _NONE_IF_NEGATIVE:
+        if name in fields and fields[name] is not None and fields[name] < 0:
+            fields[name] = None
+    if fields.get("attn_types") == []:
+        fields["attn_types"] = None
     return fields
 
 
@@ -77,8 +72,10 @@ def _to_json(fields):
         elif value is None and name in ("normalization_type", "original_architecture",
                                         "tokenizer_name"):
             value = ""
-        elif value is None and name == "seed":
+        elif value is None and (name == "seed" or name in _NONE_IF_NEGATIVE):
             value = -1
+        elif value is None and name == "attn_types":
+            value = []
         out[name] = value
     return out
 

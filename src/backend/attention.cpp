@@ -35,29 +35,37 @@ QKV attention_qkv(const torch::Tensor& query_input, const torch::Tensor& key_inp
     return {project(query_input, W_Q, b_Q), project(key_input, W_K, b_K),
             project(value_input, W_V, b_V)};
 
-  const int64_t H = W_Q.size(0), d = W_Q.size(1), dh = W_Q.size(2), width = H * dh;
-  // [d_model, 3 * head_index * d_head], stored as its transpose (each output's weights
-  // contiguous: the short-input kernel's layout, and addmm's transposed B for long ones)
+  // Grouped-query attention: W_K and W_V have n_key_value_heads heads, W_Q n_heads.
+  const int64_t H = W_Q.size(0), H_kv = W_K.size(0), d = W_Q.size(1), dh = W_Q.size(2);
+  const int64_t q_width = H * dh, kv_width = H_kv * dh;
+  // [d_model, (n_heads + 2 n_key_value_heads) * d_head], stored as its transpose (each output's
+  // weights contiguous: the short-input kernel's layout, and addmm's transposed B for long ones)
   auto W = derived("packed W_QKV", {W_Q, W_K, W_V}, [&] {
     // head_index d_model d_head -> (head_index d_head) d_model
-    auto rows = [&](const torch::Tensor& W) { return W.permute({0, 2, 1}).reshape({width, d}); };
+    auto rows = [&](const torch::Tensor& W) { return W.permute({0, 2, 1}).reshape({-1, d}); };
     return torch::cat({rows(W_Q), rows(W_K), rows(W_V)}, 0).t();
   });
-  // [3 * head_index * d_head]
+  // [(n_heads + 2 n_key_value_heads) * d_head]
   auto b = derived("packed b_QKV", {b_Q, b_K, b_V}, [&] {
     return torch::cat({b_Q.reshape(-1), b_K.reshape(-1), b_V.reshape(-1)});
   });
   const int64_t batch = query_input.size(0), pos = query_input.size(1);
+  const int64_t offsets[3] = {0, q_width, q_width + kv_width};
+  const int64_t widths[3] = {q_width, kv_width, kv_width};
   if (query_input.is_same(key_input) && query_input.is_same(value_input)) {
-    // [batch, pos, 3, head_index, d_head]
-    auto qkv = linear(query_input.reshape({batch * pos, d}), W, b).view({batch, pos, 3, H, dh});
-    return {qkv.select(2, 0), qkv.select(2, 1), qkv.select(2, 2)};
+    // [batch, pos, (n_heads + 2 n_key_value_heads) * d_head]
+    auto qkv = linear(query_input.reshape({batch * pos, d}), W, b).view({batch, pos, -1});
+    auto part = [&](int i) {  // [batch, pos, head_index, d_head], a view
+      return qkv.narrow(2, offsets[i], widths[i]).unflatten(2, {widths[i] / dh, dh});
+    };
+    return {part(0), part(1), part(2)};
   }
   // Separate inputs (ln1 hooked): each from its columns of the packed weight, no copy.
-  auto one = [&](const torch::Tensor& input, int64_t i) {
-    // [batch * pos, d_model] @ [d_model, head_index * d_head] -> [batch, pos, head_index, d_head]
-    return linear(input.reshape({-1, d}), W.narrow(1, i * width, width), b.narrow(0, i * width, width))
-        .view({input.size(0), input.size(1), H, dh});
+  auto one = [&](const torch::Tensor& input, int i) {
+    // [batch * pos, d_model] @ [d_model, heads * d_head] -> [batch, pos, heads, d_head]
+    return linear(input.reshape({-1, d}), W.narrow(1, offsets[i], widths[i]),
+                  b.narrow(0, offsets[i], widths[i]))
+        .view({input.size(0), input.size(1), widths[i] / dh, dh});
   };
   return {one(query_input, 0), one(key_input, 1), one(value_input, 2)};
 }

@@ -17,7 +17,8 @@ struct QKV {
 };
 
 // query/key/value_input: [batch, pos, d_model], or [batch, pos, head_index, d_model] with
-// use_split_qkv_input / use_attn_in. W_Q/K/V [head_index, d_model, d_head], b [head_index, d_head].
+// use_split_qkv_input / use_attn_in. W_Q/K/V [head_index, d_model, d_head], b [head_index, d_head]
+// (W_K, W_V and their biases with n_key_value_heads heads under grouped-query attention).
 // Inference on 3-d inputs runs one matmul over W_Q | W_K | W_V packed (backend/derived.h), or one
 // per input against its columns of the packed weight when the inputs differ (ln1 hooked).
 QKV attention_qkv(const torch::Tensor& query_input, const torch::Tensor& key_input,

@@ -2,7 +2,22 @@
 
 #include <torch/torch.h>
 
+#include "tlens/components/rms_norm.h"
+
 namespace tlens {
+
+void NormImpl::register_hooks() {
+  hook_scale = register_module("hook_scale", std::make_shared<HookPoint>());
+  hook_normalized = register_module("hook_normalized", std::make_shared<HookPoint>());
+}
+
+Norm make_norm(const HookedTransformerConfig& cfg, bool weighted) {
+  const auto& type = cfg.normalization_type;
+  const bool pre = !weighted && (type == "LNPre" || type == "RMSPre");
+  if (type == "LN" || type == "LNPre") return std::make_shared<LayerNormImpl>(cfg, pre);
+  if (type == "RMS" || type == "RMSPre") return std::make_shared<RMSNormImpl>(cfg, cfg.d_model, pre);
+  return nullptr;
+}
 
 LayerNormImpl::LayerNormImpl(const HookedTransformerConfig& cfg, bool pre)
     : pre_(pre), eps_(cfg.eps) {
@@ -10,8 +25,7 @@ LayerNormImpl::LayerNormImpl(const HookedTransformerConfig& cfg, bool pre)
     w = register_parameter("w", torch::ones({cfg.d_model}));
     b = register_parameter("b", torch::zeros({cfg.d_model}));
   }
-  hook_scale = register_module("hook_scale", std::make_shared<HookPoint>());
-  hook_normalized = register_module("hook_normalized", std::make_shared<HookPoint>());
+  register_hooks();
 }
 
 torch::Tensor LayerNormImpl::forward(const torch::Tensor& input) {

@@ -4,6 +4,8 @@
 
 #include <torch/torch.h>
 
+#include "tlens/components/gated_mlp.h"
+#include "tlens/components/moe.h"
 #include "tlens/error.h"
 #include "backend/linear.h"
 
@@ -23,6 +25,12 @@ torch::Tensor apply_act_fn(const std::string& act_fn, const torch::Tensor& x) {
   if (act_fn == "silu") return torch::silu(x);
   throw Error("cfg.act_fn", "unknown activation '" + act_fn + "'",
               "use relu, gelu, gelu_new, gelu_fast, gelu_pytorch_tanh or silu");
+}
+
+std::shared_ptr<CanBeUsedAsMLPImpl> make_mlp(const HookedTransformerConfig& cfg) {
+  if (cfg.num_experts > 0) return std::make_shared<MoEImpl>(cfg);
+  if (cfg.gated_mlp) return std::make_shared<GatedMLPImpl>(cfg);
+  return std::make_shared<MLPImpl>(cfg);
 }
 
 MLPImpl::MLPImpl(const HookedTransformerConfig& cfg) : act_fn_(cfg.act_fn) {

@@ -17,13 +17,18 @@ torch::Tensor repeat_along_head_dimension(const torch::Tensor& x, int64_t n_head
 TransformerBlockImpl::TransformerBlockImpl(const HookedTransformerConfig& cfg, int64_t layer)
     : cfg_(cfg) {
   // Registration order is TransformerLens's, so hook_dict lists hooks in the same order.
-  const bool pre = cfg.normalization_type == "LNPre";
   if (has_norm(cfg)) {
-    ln1 = register_module("ln1", LayerNorm(cfg, pre));
-    if (!cfg.attn_only) ln2 = register_module("ln2", LayerNorm(cfg, pre));
+    if (cfg.use_pre_norm) ln1 = register_module("ln1", make_norm(cfg));
+    if (cfg.use_normalization_before_and_after)  // never folded: keeps its weight
+      ln1_post = register_module("ln1_post", make_norm(cfg, /*weighted=*/true));
+    if (!cfg.attn_only) {
+      if (cfg.use_pre_norm) ln2 = register_module("ln2", make_norm(cfg));
+      if (cfg.use_normalization_before_and_after)
+        ln2_post = register_module("ln2_post", make_norm(cfg, /*weighted=*/true));
+    }
   }
   attn = register_module("attn", Attention(cfg, layer));
-  if (!cfg.attn_only) mlp = register_module("mlp", MLP(cfg));
+  if (!cfg.attn_only) mlp = register_module("mlp", make_mlp(cfg));
   auto hook = [this](const char* name, std::optional<HookFlag> flag = std::nullopt) {
     return register_module(name, std::make_shared<HookPoint>(flag));
   };
@@ -64,13 +69,21 @@ torch::Tensor TransformerBlockImpl::forward(const torch::Tensor& resid_pre_in,
                                             HookedTransformerKeyValueCacheEntry* past_kv_cache_entry) {
   auto resid_pre = hook_resid_pre->forward(resid_pre_in);  // [batch, pos, d_model]
   auto [q_in, k_in, v_in] = attention_inputs(resid_pre);
-  auto attn_out = hook_attn_out->forward(attn->forward(q_in, k_in, v_in, attention_mask, past_kv_cache_entry));
+  auto attn_out = attn->forward(q_in, k_in, v_in, attention_mask, past_kv_cache_entry);  // [batch, pos, d_model]
+  if (ln1_post) attn_out = ln1_post->forward(attn_out);
+  attn_out = hook_attn_out->forward(attn_out);  // [batch, pos, d_model]
   if (cfg_.attn_only) return hook_resid_post->forward(resid_pre + attn_out);
 
-  auto resid_mid = hook_resid_mid->forward(resid_pre + attn_out);  // [batch, pos, d_model]
-  auto mlp_in = cfg_.use_hook_mlp_in ? hook_mlp_in->forward(resid_mid.clone()) : resid_mid;
-  auto normalized_resid_mid = ln2 ? ln2->forward(mlp_in) : mlp_in;  // [batch, pos, d_model]
-  auto mlp_out = hook_mlp_out->forward(mlp->forward(normalized_resid_mid));
+  // The MLP reads resid_mid, or resid_pre in a parallel block.
+  torch::Tensor resid_mid;  // [batch, pos, d_model]
+  if (!cfg_.parallel_attn_mlp) resid_mid = hook_resid_mid->forward(resid_pre + attn_out);
+  const auto& mlp_reads = cfg_.parallel_attn_mlp ? resid_pre : resid_mid;
+  auto mlp_in = cfg_.use_hook_mlp_in ? hook_mlp_in->forward(mlp_reads.clone()) : mlp_reads;
+  auto normalized = ln2 ? ln2->forward(mlp_in) : mlp_in;  // [batch, pos, d_model]
+  auto mlp_out = mlp->forward(normalized);                // [batch, pos, d_model]
+  if (ln2_post) mlp_out = ln2_post->forward(mlp_out);
+  mlp_out = hook_mlp_out->forward(mlp_out);  // [batch, pos, d_model]
+  if (cfg_.parallel_attn_mlp) return hook_resid_post->forward(resid_pre + attn_out + mlp_out);
   return hook_resid_post->forward(resid_mid + mlp_out);  // [batch, pos, d_model]
 }
 

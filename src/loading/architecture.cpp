@@ -12,7 +12,13 @@ namespace tlens::loading {
 const std::vector<const ArchitectureConverter*>& architecture_converters() {
   // One line per architecture.
   static const std::vector<const ArchitectureConverter*> table = {
-      &architectures::gpt2(),
+      &architectures::gpt2(),    &architectures::gpt_neo(), &architectures::gptj(),
+      &architectures::gpt_neox(), &architectures::opt(),    &architectures::bloom(),
+      &architectures::llama(),   &architectures::mistral(), &architectures::mixtral(),
+      &architectures::qwen2(),   &architectures::qwen3(),   &architectures::gemma(),
+      &architectures::gemma2(),  &architectures::gemma3(),  &architectures::phi(),
+      &architectures::phi3(),    &architectures::stablelm(), &architectures::granite(),
+      &architectures::olmo(),    &architectures::olmo2(),
   };
   return table;
 }

@@ -16,7 +16,9 @@ namespace {
 // A name that is neither a folder, a shipped model nor a known name: the nearest known name, or
 // for something that looks like a path, how a checkpoint folder looks.
 [[noreturn]] void throw_unknown_model(const std::string& name_or_path) {
-  const std::string known = util::join(known_model_names(), ", ");
+  const auto names = official_model_names();
+  const std::string known = util::join(std::vector<std::string>(names.begin(), names.begin() + 5), ", ") +
+                            ", ... (" + std::to_string(names.size()) + " names and their aliases: `tlens models`)";
   const std::string folder_hint = "or pass a folder holding config.json and model.safetensors";
   bool looks_like_path = name_or_path.find('/') != std::string::npos ||
                          name_or_path.rfind('.', 0) == 0 || name_or_path.rfind('~', 0) == 0;
@@ -53,6 +55,8 @@ std::string resolve_model(const std::string& name_or_path) {
   std::string official = official_model_name(name_or_path);
   if (official.empty()) throw_unknown_model(name_or_path);
   if (auto cached = find_in_hf_cache(official, required_checkpoint_files())) return *cached;
+  // A sharded checkpoint: its index (the loader checks that every shard it lists is there).
+  if (auto cached = find_in_hf_cache(official, {"config.json", "model.safetensors.index.json"})) return *cached;
   return download_from_hub(official, required_checkpoint_files(), optional_checkpoint_files());
 }
 

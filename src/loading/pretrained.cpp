@@ -28,26 +28,88 @@ HookedTransformerConfig read_pretrained_config(const std::string& dir) {
   return converter_for(config, context).read_config(config, name, context);
 }
 
-std::map<std::string, torch::Tensor> load_pretrained_weights(const std::string& dir,
-                                                             const HookedTransformerConfig& cfg) {
-  const std::string path = (fs::path(dir) / "model.safetensors").string();
-  if (!fs::exists(path)) {
+namespace {
+
+// The checkpoint's safetensors files: model.safetensors, or the shards that
+// model.safetensors.index.json's weight_map names (each opened once, memory-mapped).
+struct Checkpoint {
+  std::vector<safetensors::File> files;
+  std::map<std::string, size_t> file_of;  // tensor name -> index in files
+  std::string description;                 // for errors: the file, or the index
+
+  const safetensors::File& file(const std::string& name) const {
+    auto it = file_of.find(name);
+    if (it == file_of.end())
+      throw Error(description, "has no tensor '" + name + "'", "the checkpoint is incomplete");
+    return files[it->second];
+  }
+};
+
+Checkpoint open_checkpoint(const std::string& dir) {
+  Checkpoint checkpoint;
+  const fs::path index_path = fs::path(dir) / "model.safetensors.index.json";
+  const fs::path single = fs::path(dir) / "model.safetensors";
+  if (!fs::exists(single) && fs::exists(index_path)) {
+    checkpoint.description = index_path.string();
+    nlohmann::json index;
+    try {
+      std::ifstream in(index_path);
+      index = nlohmann::json::parse(in);
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(index_path.string(), std::string("is not valid JSON: ") + e.what(), "");
+    }
+    if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object())
+      throw Error(index_path.string(), "has no \"weight_map\" object",
+                  "a sharded checkpoint's index maps each tensor name to its shard file");
+    std::map<std::string, size_t> shard_index;
+    for (const auto& [name, shard] : index["weight_map"].items()) {
+      if (!shard.is_string())
+        throw Error(index_path.string(), "maps '" + name + "' to " + shard.dump() + ", not a file name", "");
+      const std::string shard_name = shard.get<std::string>();
+      if (!shard_index.count(shard_name)) {
+        const fs::path shard_path = fs::path(dir) / shard_name;
+        if (!fs::exists(shard_path))
+          throw Error(index_path.string(), "lists shard '" + shard_name + "', which is not in " + dir,
+                      "download every shard of the checkpoint");
+        shard_index[shard_name] = checkpoint.files.size();
+        checkpoint.files.push_back(safetensors::File::open(shard_path.string()));
+      }
+    }
+    // Every tensor of every shard, found where it is (the index only says where to look).
+    for (size_t i = 0; i < checkpoint.files.size(); ++i)
+      for (const auto& info : checkpoint.files[i].tensors()) checkpoint.file_of[info.name] = i;
+    return checkpoint;
+  }
+  if (!fs::exists(single)) {
     bool has_bin = fs::exists(fs::path(dir) / "pytorch_model.bin");
-    throw Error(path, "does not exist",
+    throw Error(single.string(), "does not exist",
                 has_bin ? "tlens reads safetensors only; convert pytorch_model.bin with "
                           "transformers' save_pretrained(dir, safe_serialization=True)"
-                        : "a Hugging Face checkpoint folder holds config.json and model.safetensors");
+                        : "a Hugging Face checkpoint folder holds config.json and model.safetensors "
+                          "(or model.safetensors.index.json and its shards)");
   }
-  auto file = safetensors::File::open(path);
+  checkpoint.description = single.string();
+  checkpoint.files.push_back(safetensors::File::open(single.string()));
+  for (const auto& info : checkpoint.files[0].tensors()) checkpoint.file_of[info.name] = 0;
+  return checkpoint;
+}
+
+}  // namespace
+
+std::map<std::string, torch::Tensor> load_pretrained_weights(const std::string& dir,
+                                                             const HookedTransformerConfig& cfg) {
+  const Checkpoint checkpoint = open_checkpoint(dir);
+  const std::string& path = checkpoint.description;
   const std::string context = (fs::path(dir) / "config.json").string();
   const nlohmann::json config = read_config_json(dir);
   const auto& converter = converter_for(config, context);
   const auto layout = converter.layout(config, context, cfg,
-                                       [&](const std::string& name) { return file.contains(name); });
+                                       [&](const std::string& name) { return checkpoint.file_of.count(name) > 0; });
 
   // Check everything before copying anything.
   std::vector<std::pair<std::string, std::vector<int64_t>>> present;
-  for (const auto& info : file.tensors()) present.emplace_back(info.name, info.shape);
+  for (const auto& file : checkpoint.files)
+    for (const auto& info : file.tensors()) present.emplace_back(info.name, info.shape);
   const auto mismatch = compare_keys(layout.keys, present, layout.ignored, "config says");
   if (!mismatch.empty())
     throw Error(path,
@@ -55,10 +117,10 @@ std::map<std::string, torch::Tensor> load_pretrained_weights(const std::string& 
                     " layers, d_model " + std::to_string(cfg.d_model) + ", d_mlp " +
                     std::to_string(cfg.d_mlp) + ", vocab " + std::to_string(cfg.d_vocab) + ")" +
                     mismatch.describe(),
-                "config.json and model.safetensors must come from the same " + converter.name +
+                "config.json and the weights must come from the same " + converter.name +
                     " checkpoint");
   return converter.to_transformer_lens(
-      [&](const std::string& name) { return load_weight(file, name, &std::cerr); }, layout, cfg);
+      [&](const std::string& name) { return load_weight(checkpoint.file(name), name, &std::cerr); }, layout, cfg);
 }
 
 std::shared_ptr<const Tokenizer> read_hf_tokenizer(const std::string& dir,

@@ -2,9 +2,11 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
 
 #include <gtest/gtest.h>
@@ -614,4 +616,33 @@ TEST(Cli, GenerateGivesTheLibrarysTokensStreamsThemAndSteers) {
   error("--steer " + hook + "=/nonexistent.safetensors hi", "/nonexistent.safetensors");
   error("--no-bos --tokens 1,2 hi", "got both --tokens and a prompt");
   fs::remove_all(dir);
+}
+
+// Every family loads from its folder and runs from token ids; `tlens models` lists
+// TransformerLens's official names of those families with their aliases and architecture.
+TEST(Cli, OtherFamiliesRunFromTokenIdsAndAreListed) {
+  auto r = tlens_cli("models --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto models = nlohmann::json::parse(r.out.substr(r.out.find('[')));
+  std::map<std::string, nlohmann::json> hub;
+  for (const auto& m : models)
+    if (m["source"] == "hub") hub[m["name"].get<std::string>()] = m;
+  ASSERT_TRUE(hub.count("EleutherAI/pythia-70m")) << r.out.substr(0, 2000);
+  EXPECT_EQ(hub["EleutherAI/pythia-70m"]["architecture"], "GPTNeoXForCausalLM");
+  const auto aliases = hub["EleutherAI/pythia-70m"]["aliases"];
+  EXPECT_NE(std::find(aliases.begin(), aliases.end(), "pythia-70m"), aliases.end()) << aliases;
+  for (const auto& [name, architecture] :
+       std::vector<std::pair<std::string, std::string>>{{"meta-llama/Llama-3.2-1B", "LlamaForCausalLM"},
+                                                        {"google/gemma-2-2b", "Gemma2ForCausalLM"},
+                                                        {"Qwen/Qwen2.5-0.5B", "Qwen2ForCausalLM"},
+                                                        {"mistralai/Mistral-7B-v0.1", "MistralForCausalLM"}}) {
+    ASSERT_TRUE(hub.count(name)) << name;
+    EXPECT_EQ(hub[name]["architecture"], architecture) << name;
+  }
+  const std::string fixtures = std::string(TLENS_FIXTURES) + "/arch/";
+  for (const char* family : {"gemma2", "mixtral", "olmo2_hf"}) {
+    r = tlens_cli(std::string("run --model ") + fixtures + family + " --tokens 5,9,2,30 --out " +
+                  (temp_dir() / (std::string(family) + ".safetensors")).string());
+    EXPECT_EQ(r.code, 0) << family << ": " << r.out;
+  }
 }

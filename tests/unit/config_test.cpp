@@ -68,8 +68,13 @@ TEST(Config, FinalizeErrorsNameTheField) {
       {"d_vocab", [](auto& c) { c.d_vocab = 0; }},
       {"d_mlp", [](auto& c) { c.d_mlp = 0; }},
       {"act_fn", [](auto& c) { c.act_fn = "swishy"; }},
-      {"normalization_type", [](auto& c) { c.normalization_type = "RMS"; }},
-      {"positional_embedding_type", [](auto& c) { c.positional_embedding_type = "rotary"; }},
+      {"normalization_type", [](auto& c) { c.normalization_type = "BatchNorm"; }},
+      {"positional_embedding_type", [](auto& c) { c.positional_embedding_type = "sinusoidal"; }},
+      {"n_key_value_heads", [](auto& c) { c.n_key_value_heads = 3; }},  // does not divide 2 heads
+      {"rotary_dim", [](auto& c) { c.positional_embedding_type = "rotary"; c.rotary_dim = 3; }},
+      {"window_size", [](auto& c) { c.use_local_attn = true; }},
+      {"attn_types", [](auto& c) { c.attn_types = {"local", "sideways"}; }},
+      {"experts_per_token", [](auto& c) { c.num_experts = 4; c.experts_per_token = 5; }},
   };
   for (const auto& c : cases) {
     auto cfg = tiny();

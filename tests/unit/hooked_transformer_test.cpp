@@ -141,7 +141,7 @@ TEST(HookedTransformer, StackedWeights) {
   auto& block1 = *model->blocks->ptr<tlens::TransformerBlockImpl>(1);
   EXPECT_TRUE(torch::equal(model->W_Q()[1], block1.attn->W_Q));
   EXPECT_TRUE(torch::equal(model->W_K()[1], block1.attn->W_K));
-  EXPECT_TRUE(torch::equal(model->b_out()[1], block1.mlp->b_out));
+  EXPECT_TRUE(torch::equal(model->b_out()[1], std::dynamic_pointer_cast<tlens::MLPImpl>(block1.mlp)->b_out));
 }
 
 TEST(HookedTransformer, NParamsTotal) {
@@ -191,8 +191,9 @@ TEST(HookedTransformer, ParametersAreContiguousInTransformerLensLayout) {
   auto tokens = torch::tensor({{1, 2, 3, 4}});
   EXPECT_EQ(all_contiguous(model), "all contiguous");
   auto& block = *model->blocks->ptr<tlens::TransformerBlockImpl>(0);
-  EXPECT_EQ(block.mlp->W_in.sizes(), (std::vector<int64_t>{model->cfg.d_model, model->cfg.d_mlp}));
-  EXPECT_EQ(block.mlp->W_in.view(-1).numel(), model->cfg.d_model * model->cfg.d_mlp);
+  const auto& W_in = std::dynamic_pointer_cast<tlens::MLPImpl>(block.mlp)->W_in;
+  EXPECT_EQ(W_in.sizes(), (std::vector<int64_t>{model->cfg.d_model, model->cfg.d_mlp}));
+  EXPECT_EQ(W_in.view(-1).numel(), model->cfg.d_model * model->cfg.d_mlp);
   auto loaded = tlens::HookedTransformer::from_pretrained(
       std::string(TLENS_FIXTURES) + "/gpt2_tiny_b", tlens::FromPretrainedOptions().verbose(false));
   EXPECT_EQ(all_contiguous(loaded), "all contiguous");

@@ -189,8 +189,18 @@ TEST(ModelNames, AliasesMapToTheOfficialName) {
   EXPECT_EQ(official_model_name("gpt2-large"), "gpt2-large");
   EXPECT_EQ(official_model_name("gpt2-xl"), "gpt2-xl");
   EXPECT_EQ(official_model_name("distilgpt2"), "distilgpt2");
-  EXPECT_EQ(tlens::loading::official_model_names(),
+  auto official = tlens::loading::official_model_names();
+  ASSERT_GE(official.size(), 5u);
+  EXPECT_EQ(std::vector<std::string>(official.begin(), official.begin() + 5),
             (std::vector<std::string>{"gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl", "distilgpt2"}));
+  // TransformerLens 2.18's names of the other families, their aliases, any case
+  EXPECT_EQ(official_model_name("pythia-70m"), "EleutherAI/pythia-70m");
+  EXPECT_EQ(official_model_name("Pythia-70M"), "EleutherAI/pythia-70m");
+  EXPECT_EQ(official_model_name("gemma-2-2b"), "google/gemma-2-2b");
+  EXPECT_EQ(official_model_name("qwen2.5-0.5b"), "Qwen/Qwen2.5-0.5B");
+  EXPECT_EQ(official_model_name("meta-llama/Llama-3.2-1B"), "meta-llama/Llama-3.2-1B");
+  EXPECT_EQ(tlens::loading::model_architecture("pythia-70m"), "GPTNeoXForCausalLM");
+  EXPECT_EQ(tlens::loading::model_architecture("mistral-7b"), "MistralForCausalLM");
   EXPECT_EQ(official_model_name("gpt-2"), "");
   auto names = tlens::loading::known_model_names();
   for (const std::string name : {"gpt2", "gpt2-small", "gpt2-medium", "gpt2-large", "gpt2-xl"}) {
@@ -315,7 +325,7 @@ TEST_F(ModelResolverTest, FindsACacheCopiedFromAnotherMachine) {
 TEST_F(ModelResolverTest, UnknownNameSuggestsTheNearestKnownName) {
   expect_mentions(error_of("gpt-2"), {"gpt-2", "unknown model name", "did you mean 'gpt2'"});
   expect_mentions(error_of("gpt2-larg"), {"did you mean 'gpt2-large'"});
-  expect_mentions(error_of("llama-3-70b-instruct"), {"unknown model name", "gpt2-small", "hint:"});
+  expect_mentions(error_of("llama-3-70b-instruct"), {"unknown model name", "gpt2", "tlens models", "hint:"});
 }
 
 TEST_F(ModelResolverTest, AbsentPathIsAnError) {

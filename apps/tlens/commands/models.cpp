@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "tlens/loading/config_json.h"
+#include "tlens/loading/model_registry.h"
 #include "tlens/loading/model_resolver.h"
 
 namespace fs = std::filesystem;
@@ -34,8 +36,20 @@ nlohmann::json list_models() {
     for (const auto& entry : fs::directory_iterator(shipped, error))
       if (fs::exists(entry.path() / "config.json")) shipped_dirs.push_back(entry.path());
   std::sort(shipped_dirs.begin(), shipped_dirs.end());
+  // The architecture from config.json ("" when unreadable).
+  auto architecture_of = [](const fs::path& dir) -> std::string {
+    try {
+      auto config = loading::read_config_json(dir.string());
+      if (config.contains("architectures") && config["architectures"].is_array() && !config["architectures"].empty() &&
+          config["architectures"][0].is_string())
+        return config["architectures"][0].get<std::string>();
+    } catch (const std::exception&) {
+    }
+    return "";
+  };
   for (const auto& dir : shipped_dirs)
-    models.push_back({{"name", dir.filename().string()}, {"path", dir.string()}, {"source", "shipped"}});
+    models.push_back({{"name", dir.filename().string()}, {"path", dir.string()}, {"source", "shipped"},
+                      {"architecture", architecture_of(dir)}});
   // Cache: snapshots holding a whole checkpoint, as huggingface_hub lays them out.
   const fs::path cache = loading::hf_hub_cache_dir();
   std::vector<std::string> repos;
@@ -48,12 +62,17 @@ nlohmann::json list_models() {
       repos.push_back(repo);
     }
   std::sort(repos.begin(), repos.end());
-  for (const auto& repo : repos)
-    if (auto snapshot = loading::find_in_hf_cache(repo, loading::required_checkpoint_files()))
-      models.push_back({{"name", repo}, {"path", *snapshot}, {"source", "cache"}});
-  // Hub: the names resolve_model downloads.
+  for (const auto& repo : repos) {
+    auto snapshot = loading::find_in_hf_cache(repo, loading::required_checkpoint_files());
+    if (!snapshot) snapshot = loading::find_in_hf_cache(repo, {"config.json", "model.safetensors.index.json"});
+    if (snapshot)
+      models.push_back({{"name", repo}, {"path", *snapshot}, {"source", "cache"}, {"architecture", architecture_of(*snapshot)}});
+  }
+  // Hub: TransformerLens's official names of the families tlens loads (resolve_model finds them
+  // in the cache, else downloads them), with their aliases.
   for (const auto& name : loading::official_model_names())
-    models.push_back({{"name", name}, {"path", nullptr}, {"source", "hub"}});
+    models.push_back({{"name", name}, {"path", nullptr}, {"source", "hub"},
+                      {"architecture", loading::model_architecture(name)}, {"aliases", loading::model_aliases(name)}});
   return models;
 }
 
@@ -65,10 +84,12 @@ int models(const ModelsOptions& options) {
   }
   size_t width = 4;
   for (const auto& m : models) width = std::max(width, m["name"].get<std::string>().size());
-  std::cout << std::left << std::setw(static_cast<int>(width)) << "NAME" << "  SOURCE   PATH\n";
+  std::cout << std::left << std::setw(static_cast<int>(width)) << "NAME" << "  SOURCE   "
+            << std::setw(22) << "ARCHITECTURE" << "  PATH\n";
   for (const auto& m : models)
     std::cout << std::left << std::setw(static_cast<int>(width)) << m["name"].get<std::string>() << "  "
-              << std::setw(7) << m["source"].get<std::string>() << "  "
+              << std::setw(7) << m["source"].get<std::string>() << "  " << std::setw(22)
+              << m["architecture"].get<std::string>() << "  "
               << (m["path"].is_null() ? "(downloaded on first use)" : m["path"].get<std::string>()) << "\n";
   return 0;
 }

@@ -1,6 +1,10 @@
-// TransformerBlock: one pre-LayerNorm GPT-2 block, hook by hook as in TransformerLens.
+// TransformerBlock: one pre-norm block, hook by hook as in TransformerLens.
 //
-// resid_pre -> ln1 -> attn -> hook_attn_out -> resid_mid -> ln2 -> mlp -> hook_mlp_out -> resid_post
+// resid_pre -> ln1 -> attn [-> ln1_post] -> hook_attn_out -> resid_mid
+//           -> ln2 -> mlp [-> ln2_post] -> hook_mlp_out -> resid_post
+// With parallel_attn_mlp (GPT-J, NeoX, Phi) the MLP reads ln2(resid_pre) and resid_post =
+// resid_pre + attn_out + mlp_out (no resid_mid). ln1_post / ln2_post: Gemma 2 / 3's
+// use_normalization_before_and_after.
 #pragma once
 
 #include <optional>
@@ -26,9 +30,10 @@ class TransformerBlockImpl : public torch::nn::Module {
                         HookedTransformerKeyValueCacheEntry* past_kv_cache_entry = nullptr);
   void pretty_print(std::ostream& stream) const override { stream << "TransformerBlock"; }
 
-  LayerNorm ln1{nullptr}, ln2{nullptr};  // ln2 and mlp are absent with attn_only
+  Norm ln1, ln2;            // LayerNorm or RMSNorm; ln2 and mlp are absent with attn_only
+  Norm ln1_post, ln2_post;  // use_normalization_before_and_after only
   Attention attn{nullptr};
-  MLP mlp{nullptr};
+  std::shared_ptr<CanBeUsedAsMLPImpl> mlp;  // MLP, GatedMLP or MoE
   std::shared_ptr<HookPoint> hook_attn_in, hook_q_input, hook_k_input, hook_v_input, hook_mlp_in,
       hook_attn_out, hook_mlp_out, hook_resid_pre, hook_resid_mid, hook_resid_post;
 

@@ -10,6 +10,7 @@
 // (src/loading/architecture.cpp); docs/adding_an_architecture.md.
 #pragma once
 
+#include <any>
 #include <functional>
 #include <map>
 #include <string>
@@ -32,6 +33,8 @@ struct CheckpointLayout {
   // whether the unembedding is the embedding (tie_word_embeddings).
   std::string prefix = "";
   bool tied_embeddings = true;
+  // What else the converter read from config.json for to_transformer_lens (its own options).
+  std::any options;
 };
 
 // One tensor of the checkpoint by HF name (prefix included), float32.
