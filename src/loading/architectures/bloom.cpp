@@ -12,6 +12,10 @@ namespace tlens::loading::architectures {
 
 namespace {
 
+// q/k/v fused into self_attention.query_key_value (added separately).
+const LinearBlockNames kNames = {"input_layernorm", "post_attention_layernorm", "", "", "", "self_attention.dense",
+                                 "mlp.dense_h_to_4h", "mlp.dense_4h_to_h"};
+
 HookedTransformerConfig read_config(const nlohmann::json& json, const std::string& name,
                                     const std::string& context) {
   HfConfig config(json, context, "BLOOM");
@@ -50,16 +54,9 @@ CheckpointLayout layout(const nlohmann::json& json, const std::string& context,
   ln("word_embeddings_layernorm");
   for (int64_t l = 0; l < cfg.n_layers; ++l) {
     const std::string p = "h." + std::to_string(l) + ".";
-    ln(p + "input_layernorm");
-    ln(p + "post_attention_layernorm");
+    add_linear_block(b, p, kNames, cfg);
     b.add(p + "self_attention.query_key_value.weight", {3 * d, d});
     b.add(p + "self_attention.query_key_value.bias", {3 * d});
-    b.add(p + "self_attention.dense.weight", {d, d});
-    b.add(p + "self_attention.dense.bias", {d});
-    b.add(p + "mlp.dense_h_to_4h.weight", {4 * d, d});
-    b.add(p + "mlp.dense_h_to_4h.bias", {4 * d});
-    b.add(p + "mlp.dense_4h_to_h.weight", {d, 4 * d});
-    b.add(p + "mlp.dense_4h_to_h.bias", {d});
   }
   ln("ln_f");
   b.add_unprefixed("lm_head.weight", {V, d}, b.layout.tied_embeddings);
@@ -68,7 +65,7 @@ CheckpointLayout layout(const nlohmann::json& json, const std::string& context,
 
 TensorMap to_transformer_lens(const TensorGetter& get_full, const CheckpointLayout& layout,
                               const HookedTransformerConfig& cfg) {
-  const int64_t d = cfg.d_model, H = cfg.n_heads, dh = cfg.d_head;
+  const int64_t d = cfg.d_model;
   auto get = [&](const std::string& key) { return get_full(layout.prefix + key); };
   TensorMap sd;
   sd["embed.W_E"] = get("word_embeddings.weight");  // [d_vocab, d_model]
@@ -76,26 +73,10 @@ TensorMap to_transformer_lens(const TensorGetter& get_full, const CheckpointLayo
   sd["embed.ln.b"] = get("word_embeddings_layernorm.bias");
   sd["pos_embed.W_pos"] = torch::zeros({cfg.n_ctx, d});  // unused with ALiBi (TransformerLens has one)
   for (int64_t l = 0; l < cfg.n_layers; ++l) {
-    const std::string p = "h." + std::to_string(l) + ".";
-    const std::string t = "blocks." + std::to_string(l) + ".";
-    sd[t + "ln1.w"] = get(p + "input_layernorm.weight");
-    sd[t + "ln1.b"] = get(p + "input_layernorm.bias");
-    sd[t + "ln2.w"] = get(p + "post_attention_layernorm.weight");
-    sd[t + "ln2.b"] = get(p + "post_attention_layernorm.bias");
-    // (head {q,k,v} d_head) d_model -> {q,k,v} head d_model d_head
-    auto qkv = get(p + "self_attention.query_key_value.weight").view({H, 3, dh, d}).permute({1, 0, 3, 2});
-    auto qkv_bias = get(p + "self_attention.query_key_value.bias").view({H, 3, dh}).permute({1, 0, 2});
-    const char* names[3] = {"Q", "K", "V"};
-    for (int i = 0; i < 3; ++i) {
-      sd[t + "attn.W_" + names[i]] = qkv[i].contiguous();       // [head_index, d_model, d_head]
-      sd[t + "attn.b_" + names[i]] = qkv_bias[i].contiguous();  // [head_index, d_head]
-    }
-    sd[t + "attn.W_O"] = heads_out(get(p + "self_attention.dense.weight"), H, dh);  // [head_index, d_head, d_model]
-    sd[t + "attn.b_O"] = get(p + "self_attention.dense.bias");
-    sd[t + "mlp.W_in"] = transposed(get(p + "mlp.dense_h_to_4h.weight"));  // [d_model, d_mlp]
-    sd[t + "mlp.b_in"] = get(p + "mlp.dense_h_to_4h.bias");
-    sd[t + "mlp.W_out"] = transposed(get(p + "mlp.dense_4h_to_h.weight"));  // [d_mlp, d_model]
-    sd[t + "mlp.b_out"] = get(p + "mlp.dense_4h_to_h.bias");
+    const std::string p = "h." + std::to_string(l) + ".", t = "blocks." + std::to_string(l) + ".";
+    linear_block_to_transformer_lens(sd, get, p, t, kNames, cfg);
+    fused_qkv_to_transformer_lens(sd, get(p + "self_attention.query_key_value.weight"),
+                                  get(p + "self_attention.query_key_value.bias"), t, cfg);
   }
   sd["ln_final.w"] = get("ln_f.weight");
   sd["ln_final.b"] = get("ln_f.bias");

@@ -11,6 +11,11 @@ namespace tlens::loading::architectures {
 
 namespace {
 
+// q/k/v without biases, out_proj with one; c_fc / c_proj are nn.Linear here (GPT-2's are Conv1D).
+const LinearBlockNames kNames = {"ln_1", "ln_2", "attn.attention.q_proj", "attn.attention.k_proj",
+                                 "attn.attention.v_proj", "attn.attention.out_proj", "mlp.c_fc", "mlp.c_proj",
+                                 /*qkv_bias=*/false, /*o_bias=*/true};
+
 HookedTransformerConfig read_config(const nlohmann::json& json, const std::string& name,
                                     const std::string& context) {
   HfConfig config(json, context, "GPT-Neo");
@@ -36,26 +41,13 @@ HookedTransformerConfig read_config(const nlohmann::json& json, const std::strin
 
 CheckpointLayout layout(const nlohmann::json& json, const std::string& context,
                         const HookedTransformerConfig& cfg, const std::function<bool(const std::string&)>&) {
-  const int64_t d = cfg.d_model, V = cfg.d_vocab, d_mlp = cfg.d_mlp;
+  const int64_t d = cfg.d_model, V = cfg.d_vocab;
   LayoutBuilder b;
   b.layout.prefix = "transformer.";
   b.layout.tied_embeddings = tied_embeddings(HfConfig(json, context, "GPT-Neo"), true);
   b.add("wte.weight", {V, d});
   b.layout.keys.push_back({"transformer.wpe.weight", {cfg.n_ctx, d}, /*at_least_rows=*/true});
-  for (int64_t l = 0; l < cfg.n_layers; ++l) {
-    const std::string p = "h." + std::to_string(l) + ".";
-    for (const char* ln : {"ln_1", "ln_2"}) {
-      b.add(p + ln + ".weight", {d});
-      b.add(p + ln + ".bias", {d});
-    }
-    for (const char* proj : {"q_proj", "k_proj", "v_proj", "out_proj"})
-      b.add(p + "attn.attention." + proj + ".weight", {d, d});
-    b.add(p + "attn.attention.out_proj.bias", {d});
-    b.add(p + "mlp.c_fc.weight", {d_mlp, d});
-    b.add(p + "mlp.c_fc.bias", {d_mlp});
-    b.add(p + "mlp.c_proj.weight", {d, d_mlp});
-    b.add(p + "mlp.c_proj.bias", {d});
-  }
+  for (int64_t l = 0; l < cfg.n_layers; ++l) add_linear_block(b, "h." + std::to_string(l) + ".", kNames, cfg);
   b.add("ln_f.weight", {d});
   b.add("ln_f.bias", {d});
   b.add_unprefixed("lm_head.weight", {V, d}, b.layout.tied_embeddings);
@@ -68,30 +60,12 @@ CheckpointLayout layout(const nlohmann::json& json, const std::string& context,
 
 TensorMap to_transformer_lens(const TensorGetter& get_full, const CheckpointLayout& layout,
                               const HookedTransformerConfig& cfg) {
-  const int64_t d = cfg.d_model, H = cfg.n_heads, dh = cfg.d_head;
   auto get = [&](const std::string& key) { return get_full(layout.prefix + key); };
   TensorMap sd;
   sd["embed.W_E"] = get("wte.weight");                                              // [d_vocab, d_model]
   sd["pos_embed.W_pos"] = get("wpe.weight").narrow(0, 0, cfg.n_ctx).contiguous();  // [n_ctx, d_model]
-  for (int64_t l = 0; l < cfg.n_layers; ++l) {
-    const std::string p = "h." + std::to_string(l) + ".";
-    const std::string t = "blocks." + std::to_string(l) + ".";
-    sd[t + "ln1.w"] = get(p + "ln_1.weight");
-    sd[t + "ln1.b"] = get(p + "ln_1.bias");
-    sd[t + "ln2.w"] = get(p + "ln_2.weight");
-    sd[t + "ln2.b"] = get(p + "ln_2.bias");
-    const std::string a = p + "attn.attention.";
-    sd[t + "attn.W_Q"] = heads_in(get(a + "q_proj.weight"), H, dh);  // [head_index, d_model, d_head]
-    sd[t + "attn.W_K"] = heads_in(get(a + "k_proj.weight"), H, dh);
-    sd[t + "attn.W_V"] = heads_in(get(a + "v_proj.weight"), H, dh);
-    for (const char* x : {"b_Q", "b_K", "b_V"}) sd[t + "attn." + x] = torch::zeros({H, dh});
-    sd[t + "attn.W_O"] = heads_out(get(a + "out_proj.weight"), H, dh);  // [head_index, d_head, d_model]
-    sd[t + "attn.b_O"] = get(a + "out_proj.bias");
-    sd[t + "mlp.W_in"] = transposed(get(p + "mlp.c_fc.weight"));  // [d_model, d_mlp]
-    sd[t + "mlp.b_in"] = get(p + "mlp.c_fc.bias");
-    sd[t + "mlp.W_out"] = transposed(get(p + "mlp.c_proj.weight"));  // [d_mlp, d_model]
-    sd[t + "mlp.b_out"] = get(p + "mlp.c_proj.bias");
-  }
+  for (int64_t l = 0; l < cfg.n_layers; ++l)
+    linear_block_to_transformer_lens(sd, get, "h." + std::to_string(l) + ".", "blocks." + std::to_string(l) + ".", kNames, cfg);
   sd["ln_final.w"] = get("ln_f.weight");
   sd["ln_final.b"] = get("ln_f.bias");
   sd["unembed.W_U"] = transposed(layout.tied_embeddings ? sd["embed.W_E"] : get_full("lm_head.weight"));

@@ -13,6 +13,10 @@ namespace tlens::loading::architectures {
 
 namespace {
 
+// q/k/v fused into attention.query_key_value (added separately).
+const LinearBlockNames kNames = {"input_layernorm", "post_attention_layernorm", "", "", "", "attention.dense",
+                                 "mlp.dense_h_to_4h", "mlp.dense_4h_to_h"};
+
 HookedTransformerConfig read_config(const nlohmann::json& json, const std::string& name,
                                     const std::string& context) {
   HfConfig config(json, context, "GPT-NeoX");
@@ -43,25 +47,16 @@ HookedTransformerConfig read_config(const nlohmann::json& json, const std::strin
 
 CheckpointLayout layout(const nlohmann::json& json, const std::string& context,
                         const HookedTransformerConfig& cfg, const std::function<bool(const std::string&)>&) {
-  const int64_t d = cfg.d_model, V = cfg.d_vocab, d_mlp = cfg.d_mlp;
+  const int64_t d = cfg.d_model, V = cfg.d_vocab;
   LayoutBuilder b;
   b.layout.prefix = "gpt_neox.";
   b.layout.tied_embeddings = tied_embeddings(HfConfig(json, context, "GPT-NeoX"), false);
   b.add("embed_in.weight", {V, d});
   for (int64_t l = 0; l < cfg.n_layers; ++l) {
     const std::string p = "layers." + std::to_string(l) + ".";
-    for (const char* ln : {"input_layernorm", "post_attention_layernorm"}) {
-      b.add(p + ln + ".weight", {d});
-      b.add(p + ln + ".bias", {d});
-    }
+    add_linear_block(b, p, kNames, cfg);
     b.add(p + "attention.query_key_value.weight", {3 * d, d});
     b.add(p + "attention.query_key_value.bias", {3 * d});
-    b.add(p + "attention.dense.weight", {d, d});
-    b.add(p + "attention.dense.bias", {d});
-    b.add(p + "mlp.dense_h_to_4h.weight", {d_mlp, d});
-    b.add(p + "mlp.dense_h_to_4h.bias", {d_mlp});
-    b.add(p + "mlp.dense_4h_to_h.weight", {d, d_mlp});
-    b.add(p + "mlp.dense_4h_to_h.bias", {d});
   }
   b.add("final_layer_norm.weight", {d});
   b.add("final_layer_norm.bias", {d});
@@ -76,31 +71,14 @@ CheckpointLayout layout(const nlohmann::json& json, const std::string& context,
 
 TensorMap to_transformer_lens(const TensorGetter& get_full, const CheckpointLayout& layout,
                               const HookedTransformerConfig& cfg) {
-  const int64_t d = cfg.d_model, H = cfg.n_heads, dh = cfg.d_head;
   auto get = [&](const std::string& key) { return get_full(layout.prefix + key); };
   TensorMap sd;
   sd["embed.W_E"] = get("embed_in.weight");  // [d_vocab, d_model]
   for (int64_t l = 0; l < cfg.n_layers; ++l) {
-    const std::string p = "layers." + std::to_string(l) + ".";
-    const std::string t = "blocks." + std::to_string(l) + ".";
-    sd[t + "ln1.w"] = get(p + "input_layernorm.weight");
-    sd[t + "ln1.b"] = get(p + "input_layernorm.bias");
-    sd[t + "ln2.w"] = get(p + "post_attention_layernorm.weight");
-    sd[t + "ln2.b"] = get(p + "post_attention_layernorm.bias");
-    // (head {q,k,v} d_head) d_model -> {q,k,v} head d_model d_head
-    auto qkv = get(p + "attention.query_key_value.weight").view({H, 3, dh, d}).permute({1, 0, 3, 2});
-    auto qkv_bias = get(p + "attention.query_key_value.bias").view({H, 3, dh}).permute({1, 0, 2});
-    const char* names[3] = {"Q", "K", "V"};
-    for (int i = 0; i < 3; ++i) {
-      sd[t + "attn.W_" + names[i]] = qkv[i].contiguous();       // [head_index, d_model, d_head]
-      sd[t + "attn.b_" + names[i]] = qkv_bias[i].contiguous();  // [head_index, d_head]
-    }
-    sd[t + "attn.W_O"] = heads_out(get(p + "attention.dense.weight"), H, dh);  // [head_index, d_head, d_model]
-    sd[t + "attn.b_O"] = get(p + "attention.dense.bias");
-    sd[t + "mlp.W_in"] = transposed(get(p + "mlp.dense_h_to_4h.weight"));  // [d_model, d_mlp]
-    sd[t + "mlp.b_in"] = get(p + "mlp.dense_h_to_4h.bias");
-    sd[t + "mlp.W_out"] = transposed(get(p + "mlp.dense_4h_to_h.weight"));  // [d_mlp, d_model]
-    sd[t + "mlp.b_out"] = get(p + "mlp.dense_4h_to_h.bias");
+    const std::string p = "layers." + std::to_string(l) + ".", t = "blocks." + std::to_string(l) + ".";
+    linear_block_to_transformer_lens(sd, get, p, t, kNames, cfg);
+    fused_qkv_to_transformer_lens(sd, get(p + "attention.query_key_value.weight"),
+                                  get(p + "attention.query_key_value.bias"), t, cfg);
   }
   sd["ln_final.w"] = get("final_layer_norm.weight");
   sd["ln_final.b"] = get("final_layer_norm.bias");

@@ -10,6 +10,10 @@ namespace tlens::loading::architectures {
 
 namespace {
 
+// One LayerNorm for attention and MLP (ln2 ""), no attention biases.
+const LinearBlockNames kNames = {"ln_1", "", "attn.q_proj", "attn.k_proj", "attn.v_proj", "attn.out_proj",
+                                 "mlp.fc_in", "mlp.fc_out", /*qkv_bias=*/false, /*o_bias=*/false};
+
 HookedTransformerConfig read_config(const nlohmann::json& json, const std::string& name,
                                     const std::string& context) {
   HfConfig config(json, context, "GPT-J");
@@ -35,21 +39,12 @@ HookedTransformerConfig read_config(const nlohmann::json& json, const std::strin
 
 CheckpointLayout layout(const nlohmann::json& json, const std::string& context,
                         const HookedTransformerConfig& cfg, const std::function<bool(const std::string&)>&) {
-  const int64_t d = cfg.d_model, V = cfg.d_vocab, d_mlp = cfg.d_mlp;
+  const int64_t d = cfg.d_model, V = cfg.d_vocab;
   LayoutBuilder b;
   b.layout.prefix = "transformer.";
   b.layout.tied_embeddings = tied_embeddings(HfConfig(json, context, "GPT-J"), false);
   b.add("wte.weight", {V, d});
-  for (int64_t l = 0; l < cfg.n_layers; ++l) {
-    const std::string p = "h." + std::to_string(l) + ".";
-    b.add(p + "ln_1.weight", {d});
-    b.add(p + "ln_1.bias", {d});
-    for (const char* proj : {"q_proj", "k_proj", "v_proj", "out_proj"}) b.add(p + "attn." + proj + ".weight", {d, d});
-    b.add(p + "mlp.fc_in.weight", {d_mlp, d});
-    b.add(p + "mlp.fc_in.bias", {d_mlp});
-    b.add(p + "mlp.fc_out.weight", {d, d_mlp});
-    b.add(p + "mlp.fc_out.bias", {d});
-  }
+  for (int64_t l = 0; l < cfg.n_layers; ++l) add_linear_block(b, "h." + std::to_string(l) + ".", kNames, cfg);
   b.add("ln_f.weight", {d});
   b.add("ln_f.bias", {d});
   b.add_unprefixed("lm_head.weight", {V, d}, b.layout.tied_embeddings);
@@ -62,28 +57,11 @@ CheckpointLayout layout(const nlohmann::json& json, const std::string& context,
 
 TensorMap to_transformer_lens(const TensorGetter& get_full, const CheckpointLayout& layout,
                               const HookedTransformerConfig& cfg) {
-  const int64_t d = cfg.d_model, H = cfg.n_heads, dh = cfg.d_head;
   auto get = [&](const std::string& key) { return get_full(layout.prefix + key); };
   TensorMap sd;
   sd["embed.W_E"] = get("wte.weight");  // [d_vocab, d_model]
-  for (int64_t l = 0; l < cfg.n_layers; ++l) {
-    const std::string p = "h." + std::to_string(l) + ".";
-    const std::string t = "blocks." + std::to_string(l) + ".";
-    sd[t + "ln1.w"] = get(p + "ln_1.weight");
-    sd[t + "ln1.b"] = get(p + "ln_1.bias");
-    sd[t + "ln2.w"] = sd[t + "ln1.w"].clone();  // the MLP reads the same LayerNorm
-    sd[t + "ln2.b"] = sd[t + "ln1.b"].clone();
-    sd[t + "attn.W_Q"] = heads_in(get(p + "attn.q_proj.weight"), H, dh);  // [head_index, d_model, d_head]
-    sd[t + "attn.W_K"] = heads_in(get(p + "attn.k_proj.weight"), H, dh);
-    sd[t + "attn.W_V"] = heads_in(get(p + "attn.v_proj.weight"), H, dh);
-    for (const char* x : {"b_Q", "b_K", "b_V"}) sd[t + "attn." + x] = torch::zeros({H, dh});
-    sd[t + "attn.W_O"] = heads_out(get(p + "attn.out_proj.weight"), H, dh);  // [head_index, d_head, d_model]
-    sd[t + "attn.b_O"] = torch::zeros({d});
-    sd[t + "mlp.W_in"] = transposed(get(p + "mlp.fc_in.weight"));  // [d_model, d_mlp]
-    sd[t + "mlp.b_in"] = get(p + "mlp.fc_in.bias");
-    sd[t + "mlp.W_out"] = transposed(get(p + "mlp.fc_out.weight"));  // [d_mlp, d_model]
-    sd[t + "mlp.b_out"] = get(p + "mlp.fc_out.bias");
-  }
+  for (int64_t l = 0; l < cfg.n_layers; ++l)
+    linear_block_to_transformer_lens(sd, get, "h." + std::to_string(l) + ".", "blocks." + std::to_string(l) + ".", kNames, cfg);
   sd["ln_final.w"] = get("ln_f.weight");
   sd["ln_final.b"] = get("ln_f.bias");
   sd["unembed.W_U"] = transposed(layout.tied_embeddings ? sd["embed.W_E"] : get_full("lm_head.weight"));

@@ -44,6 +44,67 @@ torch::Tensor heads_bias(const torch::Tensor& b, int64_t heads, int64_t d_head) 
 
 torch::Tensor transposed(const torch::Tensor& W) { return W.t().contiguous(); }
 
+void add_linear_block(LayoutBuilder& b, const std::string& p, const LinearBlockNames& n,
+                      const HookedTransformerConfig& cfg) {
+  const int64_t d = cfg.d_model, d_mlp = cfg.d_mlp;
+  for (const auto& ln : {n.ln1, n.ln2}) {
+    if (ln.empty()) continue;
+    b.add(p + ln + ".weight", {d});
+    b.add(p + ln + ".bias", {d});
+  }
+  if (!n.q.empty()) {
+    for (const auto& proj : {n.q, n.k, n.v}) {
+      b.add(p + proj + ".weight", {d, d});
+      if (n.qkv_bias) b.add(p + proj + ".bias", {d});
+    }
+  }
+  b.add(p + n.o + ".weight", {d, d});
+  if (n.o_bias) b.add(p + n.o + ".bias", {d});
+  b.add(p + n.fc_in + ".weight", {d_mlp, d});
+  b.add(p + n.fc_in + ".bias", {d_mlp});
+  b.add(p + n.fc_out + ".weight", {d, d_mlp});
+  b.add(p + n.fc_out + ".bias", {d});
+}
+
+void linear_block_to_transformer_lens(TensorMap& sd, const std::function<torch::Tensor(const std::string&)>& get,
+                                      const std::string& p, const std::string& t, const LinearBlockNames& n,
+                                      const HookedTransformerConfig& cfg) {
+  const int64_t H = cfg.n_heads, dh = cfg.d_head;
+  sd[t + "ln1.w"] = get(p + n.ln1 + ".weight");  // [d_model]
+  sd[t + "ln1.b"] = get(p + n.ln1 + ".bias");
+  // A parallel block with one norm: TransformerLens's ln2 is a copy of ln1.
+  sd[t + "ln2.w"] = n.ln2.empty() ? sd[t + "ln1.w"].clone() : get(p + n.ln2 + ".weight");
+  sd[t + "ln2.b"] = n.ln2.empty() ? sd[t + "ln1.b"].clone() : get(p + n.ln2 + ".bias");
+  if (!n.q.empty()) {
+    const std::string proj[3] = {n.q, n.k, n.v};
+    const char* names[3] = {"Q", "K", "V"};
+    for (int i = 0; i < 3; ++i) {
+      sd[t + "attn.W_" + names[i]] = heads_in(get(p + proj[i] + ".weight"), H, dh);  // [head_index, d_model, d_head]
+      sd[t + "attn.b_" + names[i]] =
+          n.qkv_bias ? heads_bias(get(p + proj[i] + ".bias"), H, dh) : torch::zeros({H, dh});  // [head_index, d_head]
+    }
+  }
+  sd[t + "attn.W_O"] = heads_out(get(p + n.o + ".weight"), H, dh);  // [head_index, d_head, d_model]
+  sd[t + "attn.b_O"] = n.o_bias ? get(p + n.o + ".bias") : torch::zeros({cfg.d_model});
+  sd[t + "mlp.W_in"] = transposed(get(p + n.fc_in + ".weight"));  // [d_model, d_mlp]
+  sd[t + "mlp.b_in"] = get(p + n.fc_in + ".bias");
+  sd[t + "mlp.W_out"] = transposed(get(p + n.fc_out + ".weight"));  // [d_mlp, d_model]
+  sd[t + "mlp.b_out"] = get(p + n.fc_out + ".bias");
+}
+
+void fused_qkv_to_transformer_lens(TensorMap& sd, const torch::Tensor& W, const torch::Tensor& b,
+                                   const std::string& t, const HookedTransformerConfig& cfg) {
+  const int64_t H = cfg.n_heads, dh = cfg.d_head, d = cfg.d_model;
+  // (head {q,k,v} d_head) d_model -> {q,k,v} head d_model d_head
+  auto qkv = W.view({H, 3, dh, d}).permute({1, 0, 3, 2});
+  auto qkv_bias = b.view({H, 3, dh}).permute({1, 0, 2});  // {q,k,v} head d_head
+  const char* names[3] = {"Q", "K", "V"};
+  for (int i = 0; i < 3; ++i) {
+    sd[t + "attn.W_" + names[i]] = qkv[i].contiguous();       // [head_index, d_model, d_head]
+    sd[t + "attn.b_" + names[i]] = qkv_bias[i].contiguous();  // [head_index, d_head]
+  }
+}
+
 CheckpointLayout llama_like_layout(const HookedTransformerConfig& cfg, const LlamaLikeOptions& o) {
   const int64_t d = cfg.d_model, V = cfg.d_vocab, H = cfg.n_heads, H_kv = cfg.kv_heads(),
                 dh = cfg.d_head, d_mlp = cfg.d_mlp;

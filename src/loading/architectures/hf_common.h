@@ -88,6 +88,26 @@ torch::Tensor heads_bias(const torch::Tensor& b, int64_t heads, int64_t d_head);
 // nn.Linear [out, in] -> TransformerLens's [in, out], contiguous
 torch::Tensor transposed(const torch::Tensor& W);
 
+// A block of nn.Linear weights around LayerNorms (GPT-Neo, GPT-J, NeoX, OPT, BLOOM, Phi): the
+// Hugging Face names of its parts under the block's prefix.
+struct LinearBlockNames {
+  std::string ln1, ln2;        // LayerNorms (weight + bias); ln2 "" = the MLP reads ln1 (a copy)
+  std::string q, k, v;         // separate projections; "" when the caller splits a fused one
+  std::string o, fc_in, fc_out;
+  bool qkv_bias = true, o_bias = true;
+};
+// Adds the block's tensors (under `prefix`, e.g. "h.3.") to the layout; fused q/k/v the caller adds.
+void add_linear_block(LayoutBuilder& b, const std::string& prefix, const LinearBlockNames& names,
+                      const HookedTransformerConfig& cfg);
+// The block's TransformerLens tensors (under `block`, "blocks.3.") from `get` (names under
+// `prefix`): ln1/ln2, W_Q/K/V and b_Q/K/V (unless names.q is ""), W_O/b_O, the MLP's.
+void linear_block_to_transformer_lens(TensorMap& sd, const std::function<torch::Tensor(const std::string&)>& get,
+                                      const std::string& prefix, const std::string& block,
+                                      const LinearBlockNames& names, const HookedTransformerConfig& cfg);
+// Fused q/k/v with the output laid out (head, {q, k, v}, d_head) (NeoX, BLOOM): W_Q/K/V, b_Q/K/V.
+void fused_qkv_to_transformer_lens(TensorMap& sd, const torch::Tensor& W, const torch::Tensor& b,
+                                   const std::string& block, const HookedTransformerConfig& cfg);
+
 // A Llama-shaped decoder (self_attn.{q,k,v,o}_proj, mlp.{gate,up,down}_proj or fc1/fc2,
 // input_layernorm / post_attention_layernorm, model.norm, lm_head): what differs per family.
 struct LlamaLikeOptions {

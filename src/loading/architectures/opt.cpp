@@ -11,6 +11,10 @@ namespace tlens::loading::architectures {
 
 namespace {
 
+// Each layer's final_layer_norm is the norm before its MLP.
+const LinearBlockNames kNames = {"self_attn_layer_norm", "final_layer_norm", "self_attn.q_proj", "self_attn.k_proj",
+                                 "self_attn.v_proj", "self_attn.out_proj", "fc1", "fc2"};
+
 HookedTransformerConfig read_config(const nlohmann::json& json, const std::string& name,
                                     const std::string& context) {
   HfConfig config(json, context, "OPT");
@@ -39,27 +43,13 @@ HookedTransformerConfig read_config(const nlohmann::json& json, const std::strin
 
 CheckpointLayout layout(const nlohmann::json& json, const std::string& context,
                         const HookedTransformerConfig& cfg, const std::function<bool(const std::string&)>&) {
-  const int64_t d = cfg.d_model, V = cfg.d_vocab, d_mlp = cfg.d_mlp;
+  const int64_t d = cfg.d_model, V = cfg.d_vocab;
   LayoutBuilder b;
   b.layout.prefix = "model.decoder.";
   b.layout.tied_embeddings = tied_embeddings(HfConfig(json, context, "OPT"), true);
   b.add("embed_tokens.weight", {V, d});
   b.add("embed_positions.weight", {cfg.n_ctx + 2, d});
-  for (int64_t l = 0; l < cfg.n_layers; ++l) {
-    const std::string p = "layers." + std::to_string(l) + ".";
-    for (const char* ln : {"self_attn_layer_norm", "final_layer_norm"}) {
-      b.add(p + ln + ".weight", {d});
-      b.add(p + ln + ".bias", {d});
-    }
-    for (const char* proj : {"q_proj", "k_proj", "v_proj", "out_proj"}) {
-      b.add(p + "self_attn." + proj + ".weight", {d, d});
-      b.add(p + "self_attn." + proj + ".bias", {d});
-    }
-    b.add(p + "fc1.weight", {d_mlp, d});
-    b.add(p + "fc1.bias", {d_mlp});
-    b.add(p + "fc2.weight", {d, d_mlp});
-    b.add(p + "fc2.bias", {d});
-  }
+  for (int64_t l = 0; l < cfg.n_layers; ++l) add_linear_block(b, "layers." + std::to_string(l) + ".", kNames, cfg);
   b.add("final_layer_norm.weight", {d});
   b.add("final_layer_norm.bias", {d});
   b.add_unprefixed("lm_head.weight", {V, d}, b.layout.tied_embeddings);
@@ -68,33 +58,13 @@ CheckpointLayout layout(const nlohmann::json& json, const std::string& context,
 
 TensorMap to_transformer_lens(const TensorGetter& get_full, const CheckpointLayout& layout,
                               const HookedTransformerConfig& cfg) {
-  const int64_t H = cfg.n_heads, dh = cfg.d_head;
   auto get = [&](const std::string& key) { return get_full(layout.prefix + key); };
   TensorMap sd;
   sd["embed.W_E"] = get("embed_tokens.weight");  // [d_vocab, d_model]
   // Hugging Face's position p is row p + 2
   sd["pos_embed.W_pos"] = get("embed_positions.weight").narrow(0, 2, cfg.n_ctx).contiguous();  // [n_ctx, d_model]
-  for (int64_t l = 0; l < cfg.n_layers; ++l) {
-    const std::string p = "layers." + std::to_string(l) + ".";
-    const std::string t = "blocks." + std::to_string(l) + ".";
-    sd[t + "ln1.w"] = get(p + "self_attn_layer_norm.weight");
-    sd[t + "ln1.b"] = get(p + "self_attn_layer_norm.bias");
-    sd[t + "ln2.w"] = get(p + "final_layer_norm.weight");
-    sd[t + "ln2.b"] = get(p + "final_layer_norm.bias");
-    const std::string a = p + "self_attn.";
-    sd[t + "attn.W_Q"] = heads_in(get(a + "q_proj.weight"), H, dh);  // [head_index, d_model, d_head]
-    sd[t + "attn.W_K"] = heads_in(get(a + "k_proj.weight"), H, dh);
-    sd[t + "attn.W_V"] = heads_in(get(a + "v_proj.weight"), H, dh);
-    sd[t + "attn.b_Q"] = heads_bias(get(a + "q_proj.bias"), H, dh);  // [head_index, d_head]
-    sd[t + "attn.b_K"] = heads_bias(get(a + "k_proj.bias"), H, dh);
-    sd[t + "attn.b_V"] = heads_bias(get(a + "v_proj.bias"), H, dh);
-    sd[t + "attn.W_O"] = heads_out(get(a + "out_proj.weight"), H, dh);  // [head_index, d_head, d_model]
-    sd[t + "attn.b_O"] = get(a + "out_proj.bias");
-    sd[t + "mlp.W_in"] = transposed(get(p + "fc1.weight"));  // [d_model, d_mlp]
-    sd[t + "mlp.b_in"] = get(p + "fc1.bias");
-    sd[t + "mlp.W_out"] = transposed(get(p + "fc2.weight"));  // [d_mlp, d_model]
-    sd[t + "mlp.b_out"] = get(p + "fc2.bias");
-  }
+  for (int64_t l = 0; l < cfg.n_layers; ++l)
+    linear_block_to_transformer_lens(sd, get, "layers." + std::to_string(l) + ".", "blocks." + std::to_string(l) + ".", kNames, cfg);
   sd["ln_final.w"] = get("final_layer_norm.weight");
   sd["ln_final.b"] = get("final_layer_norm.bias");
   sd["unembed.W_U"] = transposed(layout.tied_embeddings ? sd["embed.W_E"] : get_full("lm_head.weight"));

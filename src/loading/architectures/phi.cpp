@@ -11,6 +11,10 @@ namespace tlens::loading::architectures {
 
 namespace {
 
+// One LayerNorm for attention and MLP (ln2 ""); the attention's output is `dense`.
+const LinearBlockNames kNames = {"input_layernorm", "", "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj",
+                                 "self_attn.dense", "mlp.fc1", "mlp.fc2"};
+
 HookedTransformerConfig read_config(const nlohmann::json& json, const std::string& name,
                                     const std::string& context) {
   HfConfig config(json, context, "Phi");
@@ -41,24 +45,12 @@ HookedTransformerConfig read_config(const nlohmann::json& json, const std::strin
 
 CheckpointLayout layout(const nlohmann::json& json, const std::string& context,
                         const HookedTransformerConfig& cfg, const std::function<bool(const std::string&)>&) {
-  const int64_t d = cfg.d_model, V = cfg.d_vocab, d_mlp = cfg.d_mlp;
+  const int64_t d = cfg.d_model, V = cfg.d_vocab;
   LayoutBuilder b;
   b.layout.prefix = "model.";
   b.layout.tied_embeddings = tied_embeddings(HfConfig(json, context, "Phi"), false);
   b.add("embed_tokens.weight", {V, d});
-  for (int64_t l = 0; l < cfg.n_layers; ++l) {
-    const std::string p = "layers." + std::to_string(l) + ".";
-    b.add(p + "input_layernorm.weight", {d});
-    b.add(p + "input_layernorm.bias", {d});
-    for (const char* proj : {"q_proj", "k_proj", "v_proj", "dense"}) {
-      b.add(p + "self_attn." + proj + ".weight", {d, d});
-      b.add(p + "self_attn." + proj + ".bias", {d});
-    }
-    b.add(p + "mlp.fc1.weight", {d_mlp, d});
-    b.add(p + "mlp.fc1.bias", {d_mlp});
-    b.add(p + "mlp.fc2.weight", {d, d_mlp});
-    b.add(p + "mlp.fc2.bias", {d});
-  }
+  for (int64_t l = 0; l < cfg.n_layers; ++l) add_linear_block(b, "layers." + std::to_string(l) + ".", kNames, cfg);
   b.add("final_layernorm.weight", {d});
   b.add("final_layernorm.bias", {d});
   b.add_unprefixed("lm_head.weight", {V, d}, b.layout.tied_embeddings);
@@ -68,31 +60,11 @@ CheckpointLayout layout(const nlohmann::json& json, const std::string& context,
 
 TensorMap to_transformer_lens(const TensorGetter& get_full, const CheckpointLayout& layout,
                               const HookedTransformerConfig& cfg) {
-  const int64_t H = cfg.n_heads, dh = cfg.d_head;
   auto get = [&](const std::string& key) { return get_full(layout.prefix + key); };
   TensorMap sd;
   sd["embed.W_E"] = get("embed_tokens.weight");  // [d_vocab, d_model]
-  for (int64_t l = 0; l < cfg.n_layers; ++l) {
-    const std::string p = "layers." + std::to_string(l) + ".";
-    const std::string t = "blocks." + std::to_string(l) + ".";
-    sd[t + "ln1.w"] = get(p + "input_layernorm.weight");
-    sd[t + "ln1.b"] = get(p + "input_layernorm.bias");
-    sd[t + "ln2.w"] = sd[t + "ln1.w"].clone();  // the MLP reads the same LayerNorm
-    sd[t + "ln2.b"] = sd[t + "ln1.b"].clone();
-    const std::string a = p + "self_attn.";
-    sd[t + "attn.W_Q"] = heads_in(get(a + "q_proj.weight"), H, dh);  // [head_index, d_model, d_head]
-    sd[t + "attn.W_K"] = heads_in(get(a + "k_proj.weight"), H, dh);
-    sd[t + "attn.W_V"] = heads_in(get(a + "v_proj.weight"), H, dh);
-    sd[t + "attn.b_Q"] = heads_bias(get(a + "q_proj.bias"), H, dh);  // [head_index, d_head]
-    sd[t + "attn.b_K"] = heads_bias(get(a + "k_proj.bias"), H, dh);
-    sd[t + "attn.b_V"] = heads_bias(get(a + "v_proj.bias"), H, dh);
-    sd[t + "attn.W_O"] = heads_out(get(a + "dense.weight"), H, dh);  // [head_index, d_head, d_model]
-    sd[t + "attn.b_O"] = get(a + "dense.bias");
-    sd[t + "mlp.W_in"] = transposed(get(p + "mlp.fc1.weight"));  // [d_model, d_mlp]
-    sd[t + "mlp.b_in"] = get(p + "mlp.fc1.bias");
-    sd[t + "mlp.W_out"] = transposed(get(p + "mlp.fc2.weight"));  // [d_mlp, d_model]
-    sd[t + "mlp.b_out"] = get(p + "mlp.fc2.bias");
-  }
+  for (int64_t l = 0; l < cfg.n_layers; ++l)
+    linear_block_to_transformer_lens(sd, get, "layers." + std::to_string(l) + ".", "blocks." + std::to_string(l) + ".", kNames, cfg);
   sd["ln_final.w"] = get("final_layernorm.weight");
   sd["ln_final.b"] = get("final_layernorm.bias");
   sd["unembed.W_U"] = transposed(layout.tied_embeddings ? sd["embed.W_E"] : get_full("lm_head.weight"));
