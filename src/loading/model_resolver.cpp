@@ -1,6 +1,9 @@
 #include "tlens/loading/model_resolver.h"
 
+#include <algorithm>
 #include <filesystem>
+
+#include <nlohmann/json.hpp>
 
 #include "tlens/error.h"
 #include "tlens/loading/data_dirs.h"
@@ -34,6 +37,37 @@ namespace {
                               : "did you mean '" + nearest + "'? " + folder_hint);
 }
 
+// config.json and model.safetensors (with the tokenizer's files when the hub has them); when the
+// repository has no model.safetensors, model.safetensors.index.json and every shard it names.
+std::string download_checkpoint(const std::string& official) {
+  const std::string index = "model.safetensors.index.json";
+  auto is_404 = [](const Error& error) { return std::string(error.what()).find("HTTP 404") != std::string::npos; };
+  std::string snapshot;
+  try {
+    return download_from_hub(official, required_checkpoint_files(), optional_checkpoint_files());
+  } catch (const Error& no_single_file) {
+    if (!is_404(no_single_file) || std::string(no_single_file.what()).find("model.safetensors") == std::string::npos)
+      throw;
+    try {
+      snapshot = download_from_hub(official, {"config.json", index}, {});
+    } catch (const Error& no_index) {
+      if (is_404(no_index)) throw no_single_file;  // neither: the first error says what is missing
+      throw;
+    }
+  }
+  std::vector<std::string> files = {"config.json", index};
+  try {
+    const auto json = nlohmann::json::parse(util::read_file((fs::path(snapshot) / index).string(), ""));
+    for (const auto& [name, shard] : json.at("weight_map").items())
+      if (std::find(files.begin(), files.end(), shard.get<std::string>()) == files.end())
+        files.push_back(shard.get<std::string>());
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(official + "/" + index, std::string("is not a shard index: ") + e.what(),
+                "it should map each tensor name to its shard in \"weight_map\"");
+  }
+  return download_from_hub(official, files, optional_checkpoint_files());
+}
+
 }  // namespace
 
 std::string shipped_models_dir() {
@@ -57,7 +91,7 @@ std::string resolve_model(const std::string& name_or_path) {
   if (auto cached = find_in_hf_cache(official, required_checkpoint_files())) return *cached;
   // A sharded checkpoint: its index (the loader checks that every shard it lists is there).
   if (auto cached = find_in_hf_cache(official, {"config.json", "model.safetensors.index.json"})) return *cached;
-  return download_from_hub(official, required_checkpoint_files(), optional_checkpoint_files());
+  return download_checkpoint(official);
 }
 
 }  // namespace tlens::loading

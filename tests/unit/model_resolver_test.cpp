@@ -299,6 +299,30 @@ TEST_F(ModelResolverTest, InterruptedDownloadLeavesNothingThatLooksComplete) {
   }
 }
 
+// A repository without model.safetensors but with model.safetensors.index.json: the index and
+// every shard it names land in one snapshot (tests/unit/architectures_test.cpp loads such a folder).
+TEST_F(ModelResolverTest, DownloadsAShardedCheckpoint) {
+  const fs::path repo = hub_ / "EleutherAI" / "pythia-70m";
+  write_file(repo / "config.json", R"({"architectures": ["GPTNeoXForCausalLM"]})");
+  std::vector<float> a(1000, 1.0f), b(2000, 2.0f);
+  tlens::safetensors::write((repo / "model-00001-of-00002.safetensors").string(),
+                            {{"a.weight", tlens::safetensors::Dtype::F32, {1000}, a.data()}});
+  tlens::safetensors::write((repo / "model-00002-of-00002.safetensors").string(),
+                            {{"b.weight", tlens::safetensors::Dtype::F32, {2000}, b.data()}});
+  write_file(repo / "model.safetensors.index.json",
+             R"({"metadata": {"total_size": 12000}, "weight_map": {"a.weight": "model-00001-of-00002.safetensors",
+                 "b.weight": "model-00002-of-00002.safetensors"}})");
+  start_hub();
+  const std::string snapshot = resolve_model("pythia-70m");
+  EXPECT_FALSE(fs::exists(fs::path(snapshot) / "model.safetensors"));
+  auto second = tlens::safetensors::File::open(snapshot + "/model-00002-of-00002.safetensors");
+  EXPECT_EQ(second.info("b.weight").numel(), 2000u);
+  EXPECT_TRUE(fs::exists(fs::path(snapshot) / "model-00001-of-00002.safetensors"));
+  EXPECT_TRUE(fs::exists(fs::path(snapshot) / "config.json"));
+  stop_hub();
+  EXPECT_EQ(resolve_model("EleutherAI/pythia-70m"), snapshot);  // from the cache now
+}
+
 TEST_F(ModelResolverTest, MissingRequiredFileIsAnError) {
   fs::remove(hub_ / "gpt2" / "model.safetensors");
   start_hub();
