@@ -466,7 +466,7 @@ void HookedTransformerImpl::load_state_dict(const StateDict& sd, bool assign) {
     // copy of the weights.
     const bool same_layout = value.strides() == item.value().strides() &&
                              value.is_non_overlapping_and_dense();
-    if (assign && same_layout && value.scalar_type() == item.value().scalar_type()) {
+    if (assign && same_layout) {  // (its dtype too: a 16-bit checkpoint stays 16-bit)
       item.value().set_data(value);
     } else {
       item.value().copy_(value);
@@ -562,7 +562,9 @@ HookedTransformer HookedTransformer::from_pretrained(const std::string& name_or_
                   "is larger than the checkpoint's " + std::to_string(cfg.n_ctx), "");
     cfg.n_ctx = *options.n_ctx();
   }
-  auto state_dict = loading::load_pretrained_weights(dir, cfg);
+  // A 16-bit model from a 16-bit checkpoint never holds its weights in float32 (processing works
+  // slice by slice); others load and process in float32.
+  auto state_dict = loading::load_pretrained_weights(dir, cfg, dtype);
   if (options.first_n_layers()) {
     const int64_t n = *options.first_n_layers();
     if (n < 0 || n > cfg.n_layers)
@@ -588,8 +590,9 @@ HookedTransformer HookedTransformer::from_pretrained(const std::string& name_or_
   HookedTransformer model(cfg, tokenizer);
   model->load_state_dict(state_dict, /*assign=*/true);
   state_dict.clear();
-  // Processing ran in float32 (TransformerLens upcasts too); now the model's dtype and device.
-  if (device != model->device() || dtype != model->dtype()) model->to(device, dtype);
+  // Now the model's dtype and device (float32 weights, and the converters' zero biases of a
+  // 16-bit model, are converted; weights already in `dtype` stay as they are).
+  model->to(device, dtype);
   release_cached_memory();  // loading's temporaries and the constructor's replaced parameters
   if (options.default_padding_side()) model->default_padding_side = *options.default_padding_side();
   model->eval();

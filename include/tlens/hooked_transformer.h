@@ -147,7 +147,8 @@ struct FromPretrainedOptions {
   FromPretrainedOptions& device(const torch::Device& device) { device_ = device.str(); return *this; }
   const std::optional<std::string>& device() const { return device_; }
   // The parameters' dtype: torch::kFloat32 (default), kFloat16, kBFloat16, or TransformerLens's
-  // names ("bf16", "bfloat16", ...). Weight processing runs in float32 and the result is cast.
+  // names ("bf16", "bfloat16", ...). Weight processing computes in float32; a 16-bit checkpoint
+  // loaded as 16-bit stays 16-bit throughout (processed slice by slice, never whole in float32).
   FromPretrainedOptions& dtype(const std::string& name) { dtype_ = name; return *this; }
   FromPretrainedOptions& dtype(const char* name) { dtype_ = std::string(name); return *this; }
   FromPretrainedOptions& dtype(torch::Dtype dtype) { dtype_ = dtype_name(dtype); return *this; }

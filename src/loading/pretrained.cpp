@@ -97,7 +97,8 @@ Checkpoint open_checkpoint(const std::string& dir) {
 }  // namespace
 
 std::map<std::string, torch::Tensor> load_pretrained_weights(const std::string& dir,
-                                                             const HookedTransformerConfig& cfg) {
+                                                             const HookedTransformerConfig& cfg,
+                                                             torch::Dtype dtype) {
   const Checkpoint checkpoint = open_checkpoint(dir);
   const std::string& path = checkpoint.description;
   const std::string context = (fs::path(dir) / "config.json").string();
@@ -120,7 +121,8 @@ std::map<std::string, torch::Tensor> load_pretrained_weights(const std::string& 
                 "config.json and the weights must come from the same " + converter.name +
                     " checkpoint");
   return converter.to_transformer_lens(
-      [&](const std::string& name) { return load_weight(checkpoint.file(name), name, &std::cerr); }, layout, cfg);
+      [&](const std::string& name) { return load_weight(checkpoint.file(name), name, &std::cerr, dtype); }, layout,
+      cfg);
 }
 
 std::shared_ptr<const Tokenizer> read_hf_tokenizer(const std::string& dir,

@@ -327,6 +327,13 @@ const TensorInfo& File::info(const std::string& name) const {
 
 const uint8_t* File::data(const TensorInfo& info) const { return buffer_ + info.data_begin; }
 
+void File::release(const TensorInfo& info) const {
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto begin = reinterpret_cast<uintptr_t>(data(info));
+  const uintptr_t first = (begin + page - 1) / page * page, last = (begin + info.nbytes()) / page * page;
+  if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);  // advice only
+}
+
 void write(const std::string& path, const std::vector<TensorToWrite>& tensors,
            const std::map<std::string, std::string>& metadata) {
   // ordered_json keeps __metadata__ first and tensors in layout order, as the HF writer does.

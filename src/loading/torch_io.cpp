@@ -58,14 +58,23 @@ torch::Tensor load_tensor(const safetensors::File& file, const std::string& name
 }
 
 torch::Tensor load_weight(const safetensors::File& file, const std::string& name,
-                          std::ostream* warnings) {
+                          std::ostream* warnings, torch::Dtype wanted) {
   const auto& info = file.info(name);
   const std::string what = file.path() + ": tensor '" + name + "'";
   auto dtype = to_torch(info.dtype, what);
   if (!torch::isFloatingType(dtype))
     throw Error(what, "is " + safetensors::dtype_name(info.dtype) + ", a weight must be floating point (F32, F16, BF16, F64)",
                 "the file was written wrongly, or is not a model checkpoint");
-  auto weight = load_tensor(file, name);  // float32
+  const bool sixteen_bit = [](torch::Dtype d) { return d == torch::kFloat16 || d == torch::kBFloat16; }(dtype) &&
+                           (wanted == torch::kFloat16 || wanted == torch::kBFloat16);
+  torch::Tensor weight;
+  if (sixteen_bit) {  // the checkpoint's 16 bits, converted once at most
+    auto view = torch::from_blob(const_cast<uint8_t*>(file.data(info)), info.shape, torch::TensorOptions().dtype(dtype));
+    weight = view.to(wanted, /*non_blocking=*/false, /*copy=*/true);
+  } else {
+    weight = load_tensor(file, name);  // float32
+  }
+  file.release(info);
   if (warnings && weight.numel() > 0) {
     const int64_t non_finite = weight.numel() - torch::isfinite(weight).sum().item<int64_t>();
     if (non_finite > 0)

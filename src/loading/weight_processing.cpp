@@ -1,5 +1,8 @@
 #include "tlens/loading/weight_processing.h"
 
+#include <algorithm>
+#include <functional>
+
 #include <torch/torch.h>
 
 #include "tlens/error.h"
@@ -17,15 +20,46 @@ torch::Tensor& at(StateDict& sd, const std::string& key) {
 
 std::string block(int64_t l) { return "blocks." + std::to_string(l) + "."; }
 
+bool is_16_bit(const torch::Tensor& t) {
+  return t.scalar_type() == torch::kFloat16 || t.scalar_type() == torch::kBFloat16;
+}
+
+// W = fn(W), computed in float32, where fn reduces at most over `axis`. A float32 W is replaced
+// whole; a 16-bit W (a 16-bit checkpoint loaded as it is) is updated in place, slice by slice
+// along another dimension, so no float32 copy of a whole weight exists at once.
+void update(torch::Tensor& W, int64_t axis, const std::function<torch::Tensor(const torch::Tensor&)>& fn) {
+  if (!is_16_bit(W)) {
+    W = fn(W);
+    return;
+  }
+  if (W.dim() < 2) {
+    W.copy_(fn(W.to(torch::kFloat32)));
+    return;
+  }
+  const int64_t dim = axis == 0 ? 1 : 0, size = W.size(dim);
+  const int64_t per_index = W.numel() / std::max<int64_t>(size, 1);
+  const int64_t step = std::max<int64_t>(1, (int64_t{1} << 22) / std::max<int64_t>(per_index, 1));
+  for (int64_t i = 0; i < size; i += step) {
+    auto slice = W.narrow(dim, i, std::min(step, size - i));
+    slice.copy_(fn(slice.to(torch::kFloat32)));
+  }
+}
+
 // Folds a LayerNorm (w, b) [d_model] into a reader W whose d_model axis is `axis`, with bias
 // `bias` of W's shape minus that axis.
 void fold_into_reader(torch::Tensor& W, torch::Tensor& bias, const torch::Tensor& w,
                       const torch::Tensor& b, int64_t axis, bool fold_biases, bool center_weights) {
   std::vector<int64_t> shape(W.dim(), 1);
   shape[axis] = -1;
-  if (fold_biases) bias = bias + (W * b.view(shape)).sum(axis);  // uses the unscaled W
-  W = W * w.view(shape);
-  if (center_weights) W = W - W.mean(axis, /*keepdim=*/true);
+  auto w32 = w.to(torch::kFloat32).view(shape);
+  if (fold_biases) {  // uses the unscaled W
+    auto b32 = b.to(torch::kFloat32).view(shape);
+    bias = (bias.to(torch::kFloat32) + (W.to(torch::kFloat32) * b32).sum(axis)).to(bias.scalar_type());
+  }
+  update(W, axis, [&](const torch::Tensor& x) {
+    auto folded = x * w32;
+    return center_weights ? folded - folded.mean(axis, /*keepdim=*/true) : folded;
+  });
 }
 }  // namespace
 
@@ -74,7 +108,7 @@ void fold_layer_norm(StateDict& sd, const HookedTransformerConfig& cfg, bool fol
 void center_writing_weights(StateDict& sd, const HookedTransformerConfig& cfg) {
   auto center_last = [&](const std::string& key) {
     auto& t = at(sd, key);
-    t = t - t.mean(-1, /*keepdim=*/true);
+    update(t, t.dim() - 1, [](const torch::Tensor& x) { return x - x.mean(-1, /*keepdim=*/true); });
   };
   center_last("embed.W_E");  // [d_vocab, d_model]
   if (sd.count("pos_embed.W_pos")) center_last("pos_embed.W_pos");  // [n_ctx, d_model]
@@ -90,7 +124,7 @@ void center_writing_weights(StateDict& sd, const HookedTransformerConfig& cfg) {
 
 void center_unembed(StateDict& sd) {
   auto& W_U = at(sd, "unembed.W_U");  // [d_model, d_vocab]
-  W_U = W_U - W_U.mean(-1, /*keepdim=*/true);
+  update(W_U, 1, [](const torch::Tensor& x) { return x - x.mean(-1, /*keepdim=*/true); });
   auto& b_U = at(sd, "unembed.b_U");  // [d_vocab]
   b_U = b_U - b_U.mean();
 }

@@ -125,6 +125,39 @@ TEST(Architectures, ShardedCheckpointLoadsAndAMissingShardIsNamed) {
   fs::remove_all(dir);
 }
 
+// A bfloat16 checkpoint loaded as bfloat16 is never held in float32: its weights are read as
+// they are and processed slice by slice. They equal float32 processing cast to bfloat16 (within
+// one rounding), and so do the log-probs.
+TEST(Architectures, SixteenBitCheckpointLoadsAndProcessesInSixteenBits) {
+  for (const std::string family : {"llama", "neox"}) {
+    SCOPED_TRACE(family);
+    const auto dir = copy_fixture(family, "bf16_" + family);
+    auto tensors = read_all(dir + "/model.safetensors");
+    for (auto& [name, tensor] : tensors) tensor = tensor.to(torch::kBFloat16);
+    tlens::loading::save_tensors(dir + "/model.safetensors", tensors, {{"format", "pt"}});
+    auto sixteen = tlens::HookedTransformer::from_pretrained(
+        dir, tlens::FromPretrainedOptions().dtype("bfloat16").verbose(false));
+    auto reference = tlens::HookedTransformer::from_pretrained(
+        dir, tlens::FromPretrainedOptions().dtype("float32").verbose(false));
+    reference->to(torch::kBFloat16);
+    auto ours = sixteen->state_dict(), theirs = reference->state_dict();
+    ASSERT_EQ(ours.size(), theirs.size());
+    for (const auto& [name, value] : ours) {
+      EXPECT_EQ(value.scalar_type(), torch::kBFloat16) << name;
+      auto a = value.to(torch::kFloat32), b = theirs.at(name).to(torch::kFloat32);
+      // Apart by bfloat16 roundings of the intermediate steps (fold, then centering) at most:
+      // 2^-8 of the weight's scale each.
+      const double scale = b.abs().max().item<double>();
+      const double diff = (a - b).abs().max().item<double>();
+      EXPECT_LE(diff, scale * (2.0 / 256) + 1e-6) << name << " (max |w| " << scale << ")";
+    }
+    auto tokens = torch::tensor({{5, 9, 2, 30, 7}});
+    auto lp = [](const torch::Tensor& logits) { return torch::log_softmax(logits.to(torch::kFloat32), -1); };
+    EXPECT_LT((lp(sixteen->forward(tokens)) - lp(reference->forward(tokens))).abs().max().item<float>(), 0.1);
+    fs::remove_all(dir);
+  }
+}
+
 TEST(Architectures, GroupedWeightsAreRepeatedPerQueryHead) {
   auto model = load(fixture("mistral"));  // 4 heads, 2 key/value heads
   auto grouped = model->state_dict().at("blocks.0.attn._W_K");  // [kv_head, d_model, d_head]

@@ -28,10 +28,13 @@ namespace tlens::loading {
 // config.json of `dir` -> HookedTransformerConfig (model_name: the folder's name).
 HookedTransformerConfig read_pretrained_config(const std::string& dir);
 
-// model.safetensors in `dir` -> state dict in TransformerLens names, every key and shape checked
-// against `cfg` before anything is copied; the error lists missing, mis-shaped and unexpected keys.
+// model.safetensors (or the shards of model.safetensors.index.json) in `dir` -> state dict in
+// TransformerLens names, every key and shape checked against `cfg` before anything is copied; the
+// error lists missing, mis-shaped and unexpected keys. Tensors are float32, except that with a
+// 16-bit `dtype` the checkpoint's 16-bit tensors come in that dtype (load_weight).
 std::map<std::string, torch::Tensor> load_pretrained_weights(const std::string& dir,
-                                                             const HookedTransformerConfig& cfg);
+                                                             const HookedTransformerConfig& cfg,
+                                                             torch::Dtype dtype = torch::kFloat32);
 
 // The tokenizer from_pretrained gives the checkpoint in `dir`, read without its weights: the
 // folder's tokenizer.json, vocab.json + merges.txt or encoder.json + vocab.bpe, else GPT-2's

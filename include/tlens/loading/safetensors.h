@@ -53,6 +53,9 @@ class File {
   bool contains(const std::string& name) const;
   const TensorInfo& info(const std::string& name) const;  // throws tlens::Error if absent
   const uint8_t* data(const TensorInfo& info) const;       // points into the mapping
+  // Tells the kernel the tensor's pages (those wholly inside it) are not needed any more: after a
+  // copy out, they leave the process's resident memory (a later read faults them in again).
+  void release(const TensorInfo& info) const;
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
 
  private:
