@@ -136,13 +136,16 @@ TEST_P(HuggingFaceFixture, MatchesHuggingFace) {
   for (int64_t l = 0; l < model->cfg.n_layers; ++l)
     expect_close("hf.hidden_states." + std::to_string(l), cache["blocks." + std::to_string(l) + ".hook_resid_pre"],
                  oracle["hf.hidden_states." + std::to_string(l)], kRtol);
+  double tl_diff = -1;
   if (oracle.contains("tl.logits")) {
-    const double tl_diff = max_abs_diff(logits, oracle["tl.logits"]);
+    tl_diff = max_abs_diff(logits, oracle["tl.logits"]);
     EXPECT_GT(tl_diff, 1e-3) << "TransformerLens 2.18's output should differ here";
-    std::printf("%-22s vs HF %.2e, vs TransformerLens 2.18 %.2e\n", fixture.c_str(), diff, tl_diff);
   }
   auto processed = load(fixture, /*processed=*/true)->forward(oracle["tokens"]);
-  expect_close("hf log_softmax (processed)", log_probs(processed), log_probs(hf), kRtol);
+  double processed_diff = expect_close("hf log_softmax (processed)", log_probs(processed), log_probs(hf), kRtol);
+  std::printf("%-22s logits vs HF %.2e, processed log-probs vs HF %.2e", fixture.c_str(), diff, processed_diff);
+  if (tl_diff >= 0) std::printf(", TransformerLens 2.18 vs tlens %.2e", tl_diff);
+  std::printf("\n");
   if (oracle.contains("padded.hf_logits")) compare_padded(fixture, "", "padded.hf_logits");
   if (oracle.contains("hf.padded_logits")) compare_padded(fixture, "", "hf.padded_logits");
 }
