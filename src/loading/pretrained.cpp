@@ -125,12 +125,61 @@ std::map<std::string, torch::Tensor> load_pretrained_weights(const std::string& 
       cfg);
 }
 
+namespace {
+
+// Why the checkpoint's tokenizer is not one tlens reads exactly yet ("" when it is): tlens's
+// tokenizer is GPT-2's byte-level BPE. A tokenizer.json says what it is by its normalizer and
+// pre-tokenizer; vocab.json + merges.txt alone are GPT-2's for the architectures that use GPT-2's
+// tokenizer (GPT-2, GPT-Neo, GPT-J). Anything else would give wrong ids without an error, so the
+// model loads without a tokenizer and runs from token ids.
+std::string unsupported_tokenizer(const std::string& dir) {
+  const fs::path json_path = fs::path(dir) / "tokenizer.json";
+  if (fs::exists(json_path)) {
+    nlohmann::json json;
+    try {
+      std::ifstream in(json_path);
+      json = nlohmann::json::parse(in);
+    } catch (const nlohmann::json::exception&) {
+      return "";  // Tokenizer::from_directory reports it
+    }
+    if (json.contains("normalizer") && !json["normalizer"].is_null())
+      return "it has a normalizer (" + json["normalizer"].value("type", std::string("?")) + ")";
+    const auto& pre = json.contains("pre_tokenizer") ? json["pre_tokenizer"] : nlohmann::json();
+    const bool byte_level = pre.is_object() && pre.value("type", std::string()) == "ByteLevel" &&
+                            pre.value("use_regex", true) && !pre.value("add_prefix_space", false);
+    if (!byte_level)
+      return "its pre-tokenizer is " + (pre.is_object() ? pre.value("type", std::string("?")) : std::string("none")) +
+             ", not GPT-2's ByteLevel";
+    if (json.contains("model") && json["model"].is_object() && json["model"].value("byte_fallback", false))
+      return "its BPE has byte_fallback";
+    return "";
+  }
+  std::string architecture;
+  try {
+    auto config = read_config_json(dir);
+    if (config.contains("architectures") && config["architectures"].is_array() && !config["architectures"].empty())
+      architecture = config["architectures"][0].get<std::string>();
+  } catch (const std::exception&) {
+  }
+  for (const char* gpt2_tokenizer : {"", "GPT2LMHeadModel", "GPT2Model", "GPTNeoForCausalLM", "GPTJForCausalLM"})
+    if (architecture == gpt2_tokenizer) return "";
+  return "a " + architecture + " model's vocab.json + merges.txt need its own pre-tokenizer";
+}
+
+}  // namespace
+
 std::shared_ptr<const Tokenizer> read_hf_tokenizer(const std::string& dir,
                                                    std::optional<int64_t> d_vocab) {
   auto has = [&](const char* file) { return fs::exists(fs::path(dir) / file); };
-  if ((has("vocab.json") && has("merges.txt")) || (has("encoder.json") && has("vocab.bpe")) ||
-      has("tokenizer.json"))
-    return std::make_shared<Tokenizer>(Tokenizer::from_directory(dir));
+  const bool has_files = (has("vocab.json") && has("merges.txt")) || (has("encoder.json") && has("vocab.bpe")) ||
+                         has("tokenizer.json");
+  const std::string unsupported = has_files ? unsupported_tokenizer(dir) : "";
+  if (!unsupported.empty()) {
+    std::cerr << "warning: " << dir << ": tlens does not read this tokenizer exactly yet (" << unsupported
+              << "); the model runs from token ids (--tokens, or tokens tensors), text input is refused\n";
+    return nullptr;
+  }
+  if (has_files) return std::make_shared<Tokenizer>(Tokenizer::from_directory(dir));
   if (!d_vocab) d_vocab = read_pretrained_config(dir).d_vocab;
   if (*d_vocab != 50257) return nullptr;
   // A GPT-2 vocabulary size: GPT-2's tokenizer, shipped by scripts/setup.sh.

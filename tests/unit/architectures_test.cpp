@@ -158,6 +158,24 @@ TEST(Architectures, SixteenBitCheckpointLoadsAndProcessesInSixteenBits) {
   }
 }
 
+// A tokenizer tlens does not read exactly yet (here SentencePiece-style, as Llama 2's and Gemma's)
+// is not used: the model loads and runs from token ids, and text input is an error, never ids from
+// the wrong pre-tokenizer.
+TEST(Architectures, AnUnsupportedTokenizerIsNotUsed) {
+  const auto dir = copy_fixture("llama", "tokenizer");
+  write_json(dir + "/tokenizer.json",
+             {{"model", {{"type", "BPE"}, {"vocab", {{"a", 0}, {"b", 1}}}, {"merges", nlohmann::json::array()},
+                         {"byte_fallback", true}}},
+              {"normalizer", nullptr},
+              {"pre_tokenizer", {{"type", "Metaspace"}, {"replacement", "\u2581"}}}});
+  auto model = load(dir);
+  EXPECT_FALSE(model->has_tokenizer());
+  EXPECT_EQ(model->forward(torch::tensor({{1, 2, 3}})).size(2), 128);
+  auto message = error_message([&] { model->forward(std::string("a b")); });
+  EXPECT_NE(message.find("has no tokenizer"), std::string::npos) << message;
+  fs::remove_all(dir);
+}
+
 TEST(Architectures, GroupedWeightsAreRepeatedPerQueryHead) {
   auto model = load(fixture("mistral"));  // 4 heads, 2 key/value heads
   auto grouped = model->state_dict().at("blocks.0.attn._W_K");  // [kv_head, d_model, d_head]
