@@ -134,7 +134,10 @@ std::pair<torch::Tensor, torch::Tensor> AttentionImpl::rotary_tables(int64_t n, 
 
 torch::Tensor AttentionImpl::apply_rotary(const torch::Tensor& x, const torch::Tensor& positions) {
   const int64_t rotary_dim = cfg_.rotary_dim;
-  auto [cos_table, sin_table] = rotary_tables(positions.max().item<int64_t>() + 1, x.device());
+  // The tables cover every position below key_pos (forward made them), and a position never
+  // exceeds its key's index: no need to read the largest one back from the tensor.
+  const auto& cos_table = rotary_cos_;
+  const auto& sin_table = rotary_sin_;
   // [batch or 1, pos, 1, rotary_dim], in x's dtype (TransformerLens casts its tables to cfg.dtype)
   auto cos = cos_table.index_select(0, positions.reshape(-1)).view({positions.size(0), positions.size(1), 1, rotary_dim}).to(x.scalar_type());
   auto sin = sin_table.index_select(0, positions.reshape(-1)).view({positions.size(0), positions.size(1), 1, rotary_dim}).to(x.scalar_type());
@@ -157,7 +160,7 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& query_input,
                                      const torch::Tensor& value_input,
                                      const std::optional<torch::Tensor>& attention_mask,
                                      HookedTransformerKeyValueCacheEntry* past_kv_cache_entry) {
-  const int64_t batch = query_input.size(0), pos = query_input.size(1);
+  const int64_t pos = query_input.size(1);
   const int64_t H = cfg_.n_heads, dh = cfg_.d_head;
   // [batch, pos, head_index or kv_head, d_head] each: input @ W + b per head
   auto [q, k, v] = backend::attention_qkv(query_input, key_input, value_input, W_Q, W_K, W_V,
@@ -202,6 +205,7 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& query_input,
       positions = (attention_mask->cumsum(1) - 1).clamp_min(0);
     else
       positions = torch::arange(key_pos, torch::dtype(torch::kLong).device(q.device())).unsqueeze(0);
+    rotary_tables(key_pos, q.device());  // [key_pos or more, rotary_dim]
     q = hook_rot_q->forward(apply_rotary(q, positions.narrow(1, past_pos, pos)));  // [batch, pos, head_index, d_head]
     k = hook_rot_k->forward(apply_rotary(k, positions));  // [batch, key_pos, kv_head, d_head]
   }
@@ -266,7 +270,6 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& query_input,
   // batch head_index query_pos key_pos, batch key_pos head_index d_head
   //   -> batch query_pos head_index d_head
   auto z = torch::matmul(pattern, v.permute({0, 2, 1, 3})).permute({0, 2, 1, 3});
-  (void)batch;
   return output(hook_z->forward(z));  // [batch, pos, d_model]
 }
 
