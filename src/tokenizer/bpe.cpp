@@ -3,8 +3,7 @@
 #include "tlens/tokenizer/bpe.h"
 #include "tlens/loading/data_dirs.h"
 
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
+#include "regex.h"
 
 #include <algorithm>
 #include <array>
@@ -289,89 +288,37 @@ class WordCache {
 };
 
 // ---------------------------------------------------------------------------------------------
-// The split pattern, compiled once with PCRE2 (UTF + UCP, JIT).
+// GPT-2's split pattern, compiled once (regex.h: PCRE2 with UTF + UCP, JIT).
 //
 // `\s` is spelled out as Unicode's White_Space property, which is what HF's Oniguruma regex,
 // tiktoken's Rust regex and the `regex` module behind OpenAI's encoder.py mean by it (PCRE2's
 // own \s would leave out U+0085). `\S` is its complement.
 // ---------------------------------------------------------------------------------------------
-constexpr const char* kWhiteSpace =
-    "\\t-\\r\\x{20}\\x{85}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}"
-    "\\x{205F}\\x{3000}";
-
 std::string split_pattern() {
-  std::string ws = kWhiteSpace;
+  std::string ws = tokenizer_detail::kWhiteSpaceClassBody;
   return "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^" + ws + "\\p{L}\\p{N}]+|[" + ws +
          "]+(?![^" + ws + "])|[" + ws + "]+";
 }
 
+// Calls on_word(begin, end) for each word of `text`: the pattern's matches, and (never for
+// GPT-2's pattern, which matches every character) any text between them.
 class SplitRegex {
  public:
-  SplitRegex() {
-    int error_code;
-    PCRE2_SIZE error_offset;
-    std::string pattern = split_pattern();
-    code_ = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.c_str()), pattern.size(),
-                          PCRE2_UTF | PCRE2_UCP, &error_code, &error_offset, nullptr);
-    if (code_ == nullptr) {
-      PCRE2_UCHAR message[256];
-      pcre2_get_error_message(error_code, message, sizeof(message));
-      throw Error("GPT-2 split pattern", "PCRE2 cannot compile it at offset " +
-                                             std::to_string(error_offset) + ": " +
-                                             reinterpret_cast<char*>(message));
-    }
-    jit_ = pcre2_jit_compile(code_, PCRE2_JIT_COMPLETE) == 0;
-  }
-  ~SplitRegex() { pcre2_code_free(code_); }
-  SplitRegex(const SplitRegex&) = delete;
-  SplitRegex& operator=(const SplitRegex&) = delete;
+  SplitRegex() : regex_(split_pattern(), "GPT-2 split pattern") {}
 
-  // Calls on_word(begin, end) for each word of `text` (valid UTF-8) in order.
   template <typename OnWord>
   void for_each_word(std::string_view text, OnWord&& on_word) const {
-    if (text.empty()) return;
-    auto subject = reinterpret_cast<PCRE2_SPTR>(text.data());
-    MatchData data(code_);
-    size_t offset = 0;
-    while (offset < text.size()) {
-      int rc = jit_ ? pcre2_jit_match(code_, subject, text.size(), offset, PCRE2_NO_UTF_CHECK,
-                                      data.get(), nullptr)
-                    : PCRE2_ERROR_JIT_BADOPTION;
-      if (rc < 0 && rc != PCRE2_ERROR_NOMATCH) {  // e.g. JIT stack exhausted: interpret instead
-        rc = pcre2_match(code_, subject, text.size(), offset, PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT,
-                         data.get(), nullptr);
-      }
-      if (rc == PCRE2_ERROR_NOMATCH) {  // cannot happen (every character is matched); be safe
-        on_word(offset, text.size());
-        return;
-      }
-      if (rc < 0) {
-        PCRE2_UCHAR message[256];
-        pcre2_get_error_message(rc, message, sizeof(message));
-        throw Error("GPT-2 split pattern",
-                    std::string("PCRE2 match failed: ") + reinterpret_cast<char*>(message));
-      }
-      PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(data.get());
-      size_t begin = ovector[0], end = ovector[1];
-      if (begin > offset) on_word(offset, begin);  // cannot happen either
+    size_t last = 0;
+    regex_.for_each_match(text, [&](size_t begin, size_t end) {
+      if (begin > last) on_word(last, begin);
       on_word(begin, end);
-      offset = end;
-    }
+      last = end;
+    });
+    if (last < text.size()) on_word(last, text.size());
   }
 
  private:
-  struct MatchData {
-    explicit MatchData(const pcre2_code* code)
-        : data(pcre2_match_data_create_from_pattern(code, nullptr)) {
-      if (data == nullptr) throw std::bad_alloc();
-    }
-    ~MatchData() { pcre2_match_data_free(data); }
-    pcre2_match_data* get() const { return data; }
-    pcre2_match_data* data;
-  };
-
-  pcre2_code* code_ = nullptr;
-  bool jit_ = false;
+  tokenizer_detail::Regex regex_;
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "../test_helpers.h"
+#include "byte_level_form.h"
 #include "test_paths.h"
 #include "tlens/error.h"
 
@@ -71,20 +72,7 @@ std::string repeat(const std::string& piece, size_t times) {
   return out;
 }
 
-// " gazed" -> "Ġgazed".
-std::string vocab_form(const std::string& bytes) {
-  std::string out;
-  for (char c : bytes) {
-    char32_t cp = tlens::byte_to_unicode(static_cast<uint8_t>(c));  // < U+0144
-    if (cp < 0x80) {
-      out += char(cp);
-    } else {
-      out += char(0xC0 | (cp >> 6));
-      out += char(0x80 | (cp & 0x3F));
-    }
-  }
-  return out;
-}
+using tlens_test::vocab_form;
 
 Ids from_run_lengths(const nlohmann::json& runs) {
   Ids ids;
