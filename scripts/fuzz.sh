@@ -20,7 +20,7 @@ targets=("$@")
 [ $# -gt 0 ] || targets=("${all_targets[@]}")
 
 scripts/install_packages.sh clang-14 libfuzzer-14-dev libclang-rt-14-dev cmake ninja-build ccache \
-  pkg-config nlohmann-json3-dev libpcre2-dev libcurl4-openssl-dev python3
+  pkg-config nlohmann-json3-dev libpcre2-dev libicu-dev libcurl4-openssl-dev python3
 
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache} CCACHE_BASEDIR=$(pwd)
 if [ ! -f "$dir/build.ninja" ]; then

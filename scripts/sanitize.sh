@@ -16,7 +16,7 @@ dir=${TLENS_ASAN_DIR:-build-asan}
 
 # Same packages as the build (setup.sh installs them; here too when run alone).
 scripts/install_packages.sh build-essential cmake ninja-build ccache pkg-config \
-  nlohmann-json3-dev libpcre2-dev libcurl4-openssl-dev libgtest-dev
+  nlohmann-json3-dev libpcre2-dev libicu-dev libcurl4-openssl-dev libgtest-dev
 
 # The options every instrumented process gets, the test binaries included (gtest_discover_tests
 # runs each one at build time to list its tests). Why each is there: tests/sanitizers/README.md.

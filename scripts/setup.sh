@@ -18,7 +18,7 @@ venv=${TLENS_VENV:-.venv}
 
 # 1. System packages (Debian 12). Only calls apt when something is missing.
 packages=(build-essential cmake ninja-build ccache pkg-config git libcli11-dev
-          nlohmann-json3-dev libpcre2-dev libcurl4-openssl-dev libgtest-dev chromium)
+          nlohmann-json3-dev libpcre2-dev libicu-dev libcurl4-openssl-dev libgtest-dev chromium)
 # Tools that may come from elsewhere (a node or python of the image): only when absent.
 # python3-venv: Debian's python3 makes no venv without it.
 command -v python3 >/dev/null || packages+=(python3 python3-venv)

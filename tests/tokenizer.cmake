@@ -2,3 +2,5 @@
 tlens_test(bpe_test tests/unit/bpe_test.cpp tlens_tokenizer)
 tlens_test(tokenizer_regex_test tests/unit/tokenizer_regex_test.cpp tlens_tokenizer)
 target_include_directories(tokenizer_regex_test PRIVATE ${CMAKE_SOURCE_DIR}/src)
+tlens_test(tokenizer_normalizer_test tests/unit/tokenizer_normalizer_test.cpp tlens_tokenizer)
+target_include_directories(tokenizer_normalizer_test PRIVATE ${CMAKE_SOURCE_DIR}/src)
