@@ -3,6 +3,7 @@
 #include "tlens/tokenizer/bpe.h"
 #include "tlens/loading/data_dirs.h"
 
+#include "pre_tokenizer.h"
 #include "regex.h"
 
 #include <algorithm>
@@ -288,23 +289,13 @@ class WordCache {
 };
 
 // ---------------------------------------------------------------------------------------------
-// GPT-2's split pattern, compiled once (regex.h: PCRE2 with UTF + UCP, JIT).
-//
-// `\s` is spelled out as Unicode's White_Space property, which is what HF's Oniguruma regex,
-// tiktoken's Rust regex and the `regex` module behind OpenAI's encoder.py mean by it (PCRE2's
-// own \s would leave out U+0085). `\S` is its complement.
+// GPT-2's split pattern (pre_tokenizer.h), compiled once (regex.h: PCRE2 with UTF + UCP, JIT).
 // ---------------------------------------------------------------------------------------------
-std::string split_pattern() {
-  std::string ws = tokenizer_detail::kWhiteSpaceClassBody;
-  return "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^" + ws + "\\p{L}\\p{N}]+|[" + ws +
-         "]+(?![^" + ws + "])|[" + ws + "]+";
-}
-
 // Calls on_word(begin, end) for each word of `text`: the pattern's matches, and (never for
 // GPT-2's pattern, which matches every character) any text between them.
 class SplitRegex {
  public:
-  SplitRegex() : regex_(split_pattern(), "GPT-2 split pattern") {}
+  SplitRegex() : regex_(tokenizer_detail::gpt2_split_pattern(), "GPT-2 split pattern") {}
 
   template <typename OnWord>
   void for_each_word(std::string_view text, OnWord&& on_word) const {
