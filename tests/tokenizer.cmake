@@ -6,3 +6,5 @@ tlens_test(tokenizer_normalizer_test tests/unit/tokenizer_normalizer_test.cpp tl
 target_include_directories(tokenizer_normalizer_test PRIVATE ${CMAKE_SOURCE_DIR}/src)
 tlens_test(tokenizer_pre_tokenizer_test tests/unit/tokenizer_pre_tokenizer_test.cpp tlens_tokenizer)
 target_include_directories(tokenizer_pre_tokenizer_test PRIVATE ${CMAKE_SOURCE_DIR}/src)
+tlens_test(tokenizer_decoder_test tests/unit/tokenizer_decoder_test.cpp tlens_tokenizer)
+target_include_directories(tokenizer_decoder_test PRIVATE ${CMAKE_SOURCE_DIR}/src)

@@ -5,25 +5,17 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "byte_level_form.h"
-#include "test_paths.h"
+#include "tokenizer_family_fixtures.h"
 #include "tlens/error.h"
 
-namespace fs = std::filesystem;
 using tlens::tokenizer_detail::Normalizer;
 using tlens_test::from_vocab_form;
 
 namespace {
-
-nlohmann::json read_json(const fs::path& path) {
-  std::ifstream in(path);
-  return nlohmann::json::parse(in);
-}
 
 Normalizer parse(const std::string& json) { return Normalizer::from_json(nlohmann::json::parse(json), "test"); }
 
@@ -32,13 +24,11 @@ Normalizer parse(const std::string& json) { return Normalizer::from_json(nlohman
 TEST(TokenizerNormalizer, NfcLikeHuggingFaceOnTheFixtures) {
   for (const char* family : {"neox", "qwen2"}) {
     SCOPED_TRACE(family);
-    const fs::path dir = fs::path(TLENS_FIXTURES) / "tokenizers" / family;
-    const auto normalizer =
-        Normalizer::from_json(read_json(dir / "tokenizer.json").at("normalizer"), family);
+    const auto fixture = tlens_test::family_fixture(family);
+    const auto normalizer = Normalizer::from_json(fixture.tokenizer.at("normalizer"), family);
     ASSERT_FALSE(normalizer.is_identity());
     size_t changed = 0, checked = 0;
-    const auto expected = read_json(dir / "expected.json");
-    for (const auto& c : expected.at("cases")) {
+    for (const auto& c : fixture.expected.at("cases")) {
       std::string normalized;
       for (const auto& piece : c.at("pre_tokens")) normalized += from_vocab_form(piece);
       const std::string text = c.at("text");
@@ -52,8 +42,8 @@ TEST(TokenizerNormalizer, NfcLikeHuggingFaceOnTheFixtures) {
 }
 
 TEST(TokenizerNormalizer, Llama2PrependsAndReplacesSpaces) {
-  const fs::path dir = fs::path(TLENS_FIXTURES) / "tokenizers" / "llama2";
-  const auto normalizer = Normalizer::from_json(read_json(dir / "tokenizer.json").at("normalizer"), "llama2");
+  const auto normalizer =
+      Normalizer::from_json(tlens_test::family_fixture("llama2").tokenizer.at("normalizer"), "llama2");
   EXPECT_EQ(normalizer.normalize(" Hello  world"), "\xE2\x96\x81\xE2\x96\x81Hello\xE2\x96\x81\xE2\x96\x81world");
   EXPECT_EQ(normalizer.normalize(""), "");  // Prepend leaves an empty text empty
 }

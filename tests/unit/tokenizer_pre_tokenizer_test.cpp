@@ -6,28 +6,20 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "byte_level_form.h"
-#include "test_paths.h"
+#include "tokenizer_family_fixtures.h"
 #include "tlens/error.h"
 #include "tokenizer/normalizer.h"
 
-namespace fs = std::filesystem;
 using tlens::tokenizer_detail::Normalizer;
 using tlens::tokenizer_detail::PreTokenizer;
 using tlens_test::vocab_form;
 
 namespace {
-
-nlohmann::json read_json(const fs::path& path) {
-  std::ifstream in(path);
-  return nlohmann::json::parse(in);
-}
 
 std::vector<std::string> texts(const PreTokenizer& pre_tokenizer, const std::string& text, bool at_start = true) {
   std::vector<std::string> out;
@@ -47,12 +39,8 @@ using Pieces = std::vector<std::string>;
 
 TEST(TokenizerPreTokenizer, EveryFamilyCutsLikeHuggingFace) {
   size_t families = 0;
-  for (const auto& entry : fs::directory_iterator(fs::path(TLENS_FIXTURES) / "tokenizers")) {
-    if (!fs::exists(entry.path() / "tokenizer.json")) continue;
-    const std::string family = entry.path().filename().string();
+  for (const auto& [family, dir, tokenizer, expected] : tlens_test::family_fixtures()) {
     SCOPED_TRACE(family);
-    const auto tokenizer = read_json(entry.path() / "tokenizer.json");
-    const auto expected = read_json(entry.path() / "expected.json");
     if (tokenizer.at("pre_tokenizer").is_null()) continue;
     const auto normalizer = Normalizer::from_json(tokenizer.at("normalizer"), family);
     const auto pre_tokenizer = PreTokenizer::from_json(tokenizer.at("pre_tokenizer"), family);

@@ -7,27 +7,19 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "byte_level_form.h"
-#include "test_paths.h"
+#include "tokenizer_family_fixtures.h"
 #include "tlens/error.h"
 #include "tlens/tokenizer/bpe.h"
 
-namespace fs = std::filesystem;
 using tlens::tokenizer_detail::onig_to_pcre2;
 using tlens::tokenizer_detail::Regex;
 
 namespace {
-
-nlohmann::json read_json(const fs::path& path) {
-  std::ifstream in(path);
-  return nlohmann::json::parse(in);
-}
 
 using tlens_test::from_vocab_form;
 using tlens_test::vocab_form;
@@ -52,9 +44,7 @@ std::vector<std::string> split_isolated(const Regex& regex, const std::string& t
 TEST(TokenizerRegex, SplitPatternsCutTextLikeHuggingFace) {
   for (const char* family : {"llama3", "olmo2", "qwen2", "bloom"}) {
     SCOPED_TRACE(family);
-    const fs::path dir = fs::path(TLENS_FIXTURES) / "tokenizers" / family;
-    const auto tokenizer = read_json(dir / "tokenizer.json");
-    const auto expected = read_json(dir / "expected.json");
+    const auto [name, dir, tokenizer, expected] = tlens_test::family_fixture(family);
     const auto& split = tokenizer.at("pre_tokenizer").at("pretokenizers").at(0);
     ASSERT_EQ(split.at("type"), "Split");
     ASSERT_EQ(split.at("behavior"), "Isolated");
