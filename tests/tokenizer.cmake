@@ -8,3 +8,5 @@ tlens_test(tokenizer_pre_tokenizer_test tests/unit/tokenizer_pre_tokenizer_test.
 target_include_directories(tokenizer_pre_tokenizer_test PRIVATE ${CMAKE_SOURCE_DIR}/src)
 tlens_test(tokenizer_decoder_test tests/unit/tokenizer_decoder_test.cpp tlens_tokenizer)
 target_include_directories(tokenizer_decoder_test PRIVATE ${CMAKE_SOURCE_DIR}/src)
+tlens_test(tokenizer_post_processor_test tests/unit/tokenizer_post_processor_test.cpp tlens_tokenizer)
+target_include_directories(tokenizer_post_processor_test PRIVATE ${CMAKE_SOURCE_DIR}/src)

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tlens/error.h"
+#include "tokenizer_json.h"
 #include "tlens/tokenizer/bpe.h"
 
 namespace tlens::tokenizer_detail {
@@ -83,14 +84,10 @@ Decoder Decoder::from_json(const nlohmann::json& json, const std::string& source
 
 void Decoder::add(const nlohmann::json& json, const std::string& source) {
   const std::string where = source + " decoder";
-  if (!json.is_object() || !json.contains("type") || !json["type"].is_string())
-    throw Error(where, "expected an object with a \"type\", found " + json.dump(), "the tokenizer.json is corrupt");
-  const std::string type = json["type"];
+  const std::string type = component_type(json, where);
   const std::string here = where + " " + type;
   if (type == "Sequence") {
-    if (!json.contains("decoders") || !json["decoders"].is_array())
-      throw Error(here, "no \"decoders\" list", "the tokenizer.json is corrupt");
-    for (const auto& step : json["decoders"]) add(step, source);
+    for (const auto& step : component_list(json, "decoders", where)) add(step, source);
   } else if (type == "ByteLevel") {
     steps_.push_back({Kind::byte_level});
   } else if (type == "ByteFallback") {

@@ -9,6 +9,7 @@
 
 #include "regex.h"
 #include "tlens/error.h"
+#include "tokenizer_json.h"
 
 namespace tlens::tokenizer_detail {
 
@@ -109,14 +110,9 @@ Normalizer Normalizer::from_json(const nlohmann::json& json, const std::string& 
 
 void Normalizer::add(const nlohmann::json& json, const std::string& source) {
   const std::string where = source + " normalizer";
-  if (!json.is_object() || !json.contains("type") || !json["type"].is_string())
-    throw Error(where, "expected an object with a \"type\", found " + json.dump(),
-                "the tokenizer.json is corrupt");
-  const std::string type = json["type"];
+  const std::string type = component_type(json, where);
   if (type == "Sequence") {
-    if (!json.contains("normalizers") || !json["normalizers"].is_array())
-      throw Error(where, "a Sequence without a \"normalizers\" list", "the tokenizer.json is corrupt");
-    for (const auto& step : json["normalizers"]) add(step, source);
+    for (const auto& step : component_list(json, "normalizers", where)) add(step, source);
   } else if (type == "NFC" || type == "NFD" || type == "NFKC" || type == "NFKD") {
     Kind kind = type == "NFC" ? Kind::nfc : type == "NFD" ? Kind::nfd : type == "NFKC" ? Kind::nfkc : Kind::nfkd;
     steps_.push_back({kind, "", nullptr, ""});

@@ -6,6 +6,7 @@
 
 #include "regex.h"
 #include "tlens/error.h"
+#include "tokenizer_json.h"
 
 namespace tlens::tokenizer_detail {
 
@@ -48,14 +49,10 @@ PreTokenizer PreTokenizer::from_json(const nlohmann::json& json, const std::stri
 
 void PreTokenizer::add(const nlohmann::json& json, const std::string& source) {
   const std::string where = source + " pre_tokenizer";
-  if (!json.is_object() || !json.contains("type") || !json["type"].is_string())
-    throw Error(where, "expected an object with a \"type\", found " + json.dump(), "the tokenizer.json is corrupt");
-  const std::string type = json["type"];
+  const std::string type = component_type(json, where);
   const std::string here = where + " " + type;
   if (type == "Sequence") {
-    const auto& steps = field(json, "pretokenizers", here);
-    if (!steps.is_array()) throw Error(here, "\"pretokenizers\" is not a list", "the tokenizer.json is corrupt");
-    for (const auto& step : steps) add(step, source);
+    for (const auto& step : component_list(json, "pretokenizers", here)) add(step, source);
   } else if (type == "ByteLevel") {
     Step step{Kind::byte_level};
     step.add_prefix_space = bool_field(json, "add_prefix_space", false, here);
